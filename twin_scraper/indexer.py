@@ -1,0 +1,87 @@
+"""From stored documents to vectors: chunk, embed in batches, replace the points.
+
+Shared by the crawl's embed pipeline and `twin embed`, so vectors are always rebuilt
+from MongoDB alone the same way they were first made.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from qdrant_client import models
+
+from twin_scraper.chunking import chunk_text
+from twin_scraper.stores.embedder import Embedder
+from twin_scraper.stores.qdrant import QdrantStore, point_id
+
+
+@dataclass(frozen=True)
+class Embedded:
+    category: str
+    id: str
+    content_hash: str
+    chunks: int
+
+
+class Indexer:
+    def __init__(
+        self,
+        embedder: Embedder,
+        qdrant: QdrantStore,
+        batch_size: int = 64,
+        max_tokens: int = 200,
+        overlap: int = 40,
+    ) -> None:
+        self.embedder = embedder
+        self.qdrant = qdrant
+        self.batch_size = batch_size
+        self.max_tokens = min(max_tokens, embedder.max_tokens - 16)  # room for the title
+        self.overlap = overlap
+
+    def chunks(self, record: dict[str, Any]) -> list[str]:
+        return chunk_text(
+            record.get("content") or "", self.embedder.count_tokens, self.max_tokens, self.overlap
+        )
+
+    def index(self, records: Sequence[dict[str, Any]]) -> list[Embedded]:
+        """Embed these stored documents, replacing any vectors they had."""
+        texts: list[str] = []
+        payloads: list[dict[str, Any]] = []
+        done: list[Embedded] = []
+        for record in records:
+            chunks = self.chunks(record)
+            title = record.get("title") or ""
+            published = record.get("published_at")
+            for index, chunk in enumerate(chunks):
+                texts.append(f"{title}\n\n{chunk}" if title else chunk)
+                payloads.append(
+                    {
+                        "doc_id": record["_id"],
+                        "chunk_index": index,
+                        "text": chunk,
+                        "author": record.get("author_full_name"),
+                        "platform": record.get("platform"),
+                        "category": record.get("category"),
+                        "url": record.get("canonical_url"),
+                        "title": title or None,
+                        "published_at": published.isoformat() if published else None,
+                        "model": self.embedder.name,
+                        "content_hash": record.get("content_hash"),
+                    }
+                )
+            done.append(
+                Embedded(record["category"], record["_id"], record["content_hash"], len(chunks))
+            )
+        vectors = self.embedder.embed(texts, batch_size=self.batch_size) if texts else []
+        points = [
+            models.PointStruct(
+                id=point_id(payload["doc_id"], payload["chunk_index"], self.embedder.name),
+                vector=vector,
+                payload=payload,
+            )
+            for payload, vector in zip(payloads, vectors, strict=True)
+        ]
+        self.qdrant.replace_documents([r["_id"] for r in records], points)
+        return done

@@ -1,0 +1,110 @@
+"""Items: one pydantic model for every document a spider yields.
+
+Every platform fills the same `Document`, so validation, deduplication, storage and
+embedding are written once. Platform-specific fields go into `extra`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+#: Namespace for deterministic document ids: the same canonical URL always gives the same id,
+#: so a re-run, a resumed job or a second process never creates a second copy.
+DOCUMENT_NAMESPACE = uuid.UUID("6f1c3b0e-6a53-4b9e-9a57-1f3d1c2b7e10")
+
+
+class Category(StrEnum):
+    """MongoDB collection a document belongs to (as in the LLM-twin reference design)."""
+
+    ARTICLES = "articles"
+    POSTS = "posts"
+    REPOSITORIES = "repositories"
+
+
+class Quality(StrEnum):
+    """Verdict of the quality gate; only OK documents are stored as content."""
+
+    OK = "ok"
+    CHALLENGE = "challenge"
+    LOGIN_WALL = "login_wall"
+    ERROR_PAGE = "error_page"
+    EMPTY = "empty"
+
+
+def document_id(canonical_url: str) -> str:
+    """Deterministic UUID (as a string: nx-27017 returns binary UUIDs as bytes)."""
+    return str(uuid.uuid5(DOCUMENT_NAMESPACE, canonical_url))
+
+
+def content_hash(*parts: str | None) -> str:
+    """Hash of the extracted content, not of the HTML: page chrome that changes on every
+    request (timestamps, tokens) must not make an unchanged article look edited."""
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update((part or "").encode("utf-8"))
+        digest.update(b"\x00")
+    return digest.hexdigest()
+
+
+class Document(BaseModel):
+    """One piece of the author's work, with its provenance."""
+
+    model_config = ConfigDict(use_enum_values=True, validate_assignment=True)
+
+    platform: str = Field(min_length=1)
+    category: Category
+    url: str = Field(min_length=1, description="URL the content was fetched from")
+    canonical_url: str = Field(min_length=1)
+    author_full_name: str = Field(min_length=1, description="whose corpus this belongs to")
+    byline: str | None = Field(default=None, description="author as printed on the page")
+    title: str | None = None
+    subtitle: str | None = None
+    content: str = Field(description="cleaned text as Markdown")
+    language: str | None = None
+    published_at: datetime | None = None
+    updated_at: datetime | None = None
+    fetched_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    extractor: str = Field(min_length=1)
+    extractor_version: str = Field(min_length=1)
+    truncated: bool = False
+    quality: Quality = Quality.OK
+    quality_reason: str | None = None
+    http_status: int | None = None
+    raw_html: str | None = Field(default=None, repr=False, description="kept for re-extraction")
+    extra: dict[str, Any] = Field(default_factory=dict)
+    change: Literal["new", "updated"] | None = Field(
+        default=None, exclude=True, description="set by deduplication, never stored"
+    )
+
+    @field_validator("author_full_name")
+    @classmethod
+    def _name_words(cls, value: str) -> str:
+        name = " ".join(value.split())
+        if not name:
+            raise ValueError("author name is blank")
+        return name
+
+    @property
+    def id(self) -> str:
+        return document_id(self.canonical_url)
+
+    @property
+    def word_count(self) -> int:
+        return len(self.content.split())
+
+    @property
+    def content_hash(self) -> str:
+        return content_hash(self.title, self.subtitle, self.content, str(self.truncated))
+
+    def record(self) -> dict[str, Any]:
+        """The stored form: every field plus the derived id, hash and word count, without
+        the raw HTML (stored apart, compressed)."""
+        data = self.model_dump(exclude={"raw_html"})
+        data.update(_id=self.id, content_hash=self.content_hash, word_count=self.word_count)
+        return data

@@ -1,0 +1,94 @@
+"""Spider arguments as pydantic models, validated when the spider is built, so
+`scrapy crawl x -a ...` fails at once with one clear message."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+
+from twin_scraper.urls import is_http_url
+
+
+class ArgumentError(ValueError):
+    """Bad spider arguments; the message says which and what to pass instead."""
+
+
+def parse_params(model: type[BaseModel], spider: str, kwargs: dict) -> BaseModel:
+    try:
+        return model.model_validate(kwargs)
+    except ValidationError as exc:
+        problems = "; ".join(
+            (f"-a {e['loc'][0]}: " if e["loc"] else "") + e["msg"].removeprefix("Value error, ")
+            for e in exc.errors()
+        )
+        raise ArgumentError(f"{spider} spider: {problems}") from None
+
+
+def clean_author(value: str | None) -> str | None:
+    if value is None:
+        return None
+    name = " ".join(value.split())
+    if not name:
+        raise ValueError("the author's full name is blank")
+    return name
+
+
+class ArticleParams(BaseModel):
+    """`-a url=URL[,URL...]` or `-a site=URL`, with optional `-a author=` and `-a limit=`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: list[str] | None = None
+    site: str | None = None
+    author: str | None = None
+    limit: int | None = None
+
+    @field_validator("url", mode="before")
+    @classmethod
+    def _split(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [u.strip() for u in value.split(",") if u.strip()]
+        return value
+
+    @field_validator("url")
+    @classmethod
+    def _urls(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None:
+            bad = [u for u in value if not is_http_url(u)]
+            if bad:
+                raise ValueError(f"not an http(s) URL: {', '.join(bad)}")
+            if not value:
+                raise ValueError("no URL given")
+        return value
+
+    @field_validator("site")
+    @classmethod
+    def _site(cls, value: str | None) -> str | None:
+        if value is not None and not is_http_url(value):
+            raise ValueError(f"not an http(s) URL: {value}")
+        return value
+
+    @field_validator("author")
+    @classmethod
+    def _author(cls, value: str | None) -> str | None:
+        return clean_author(value)
+
+    @field_validator("limit")
+    @classmethod
+    def _limit(cls, value: int | None) -> int | None:
+        if value is not None and value < 1:
+            raise ValueError("must be a positive number")
+        return value
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ArticleParams:
+        if (self.url is None) == (self.site is None):
+            raise ValueError("give either -a url=URL[,URL...] or -a site=URL (one of them)")
+        return self
+
+
+class SeedsParams(BaseModel):
+    """`-a file=seeds/NAME.yaml`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    file: str

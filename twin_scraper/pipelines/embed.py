@@ -1,0 +1,99 @@
+"""Embedding into Qdrant: token-aware chunks, embedded in batches off the reactor thread.
+
+A document that cannot be embedded (Qdrant locked or down, model missing) keeps
+`embed.status: pending` in MongoDB and goes on: `twin embed` catches up later.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from scrapy.crawler import Crawler
+from scrapy.exceptions import NotConfigured
+
+from twin_scraper.config import StoreConfig
+from twin_scraper.indexer import Embedded, Indexer
+from twin_scraper.items import Document
+from twin_scraper.pipelines.batching import BatchWriter
+from twin_scraper.resources import CrawlResources
+from twin_scraper.stores.embedder import ModelMissing
+from twin_scraper.stores.mongo import StoreUnavailable
+
+logger = logging.getLogger(__name__)
+
+
+class EmbedPipeline:
+    def __init__(
+        self, resources: CrawlResources, batch_docs: int, stats: Any, max_wait: float = 2.0
+    ) -> None:
+        self.resources = resources
+        self.config: StoreConfig = resources.config
+        self.batch_docs = batch_docs
+        self.max_wait = max_wait
+        self.stats = stats
+        self.indexer: Indexer | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> EmbedPipeline:
+        if not crawler.settings.getbool("EMBED_ENABLED"):
+            raise NotConfigured("embedding is off (EMBED_ENABLED); run `twin embed` later")
+        return cls(
+            CrawlResources.of(crawler), crawler.settings.getint("EMBED_BATCH_DOCS"), crawler.stats
+        )
+
+    def open_spider(self) -> None:
+        try:
+            embedder = self.config.open_embedder()
+            qdrant = self.config.open_qdrant(embedder)
+        except (StoreUnavailable, ModelMissing) as exc:
+            logger.warning(
+                "Embedding is off for this crawl: %s. Documents are stored and stay pending; "
+                "run `twin embed` to embed them.",
+                exc,
+            )
+            return
+        self.indexer = Indexer(
+            embedder,
+            qdrant,
+            self.config.embed_batch_size,
+            self.config.chunk_tokens,
+            self.config.chunk_overlap,
+        )
+        self.writer: BatchWriter[dict[str, Any]] = BatchWriter(
+            self._embed, self.batch_docs, self.max_wait, "embed"
+        )
+
+    async def process_item(self, item: Document) -> Document:
+        if self.indexer is None:
+            self.stats.inc_value("twin/embed/pending")
+            return item
+        try:
+            done: list[Embedded] = await self.writer.submit(item.record())
+        except Exception as exc:  # any store failure leaves the document pending
+            self.stats.inc_value("twin/embed/pending")
+            logger.warning(
+                "Could not embed %s (%s: %s); it stays pending for `twin embed`",
+                item.url,
+                type(exc).__name__,
+                exc,
+            )
+            return item
+        self.stats.inc_value("twin/embed/documents")
+        self.stats.inc_value("twin/qdrant/points", next(d.chunks for d in done if d.id == item.id))
+        return item
+
+    def _embed(self, records: list[dict[str, Any]]) -> list[Embedded]:
+        """Worker thread: vectors into Qdrant, then the documents marked embedded."""
+        assert self.indexer is not None
+        done = self.indexer.index(records)
+        self.resources.mongo.mark_embedded(
+            [(d.category, d.id, d.content_hash, d.chunks) for d in done], self.indexer.embedder.name
+        )
+        return done
+
+    async def close_spider(self) -> None:
+        if self.indexer is None:
+            return
+        await self.writer.close()
+        self.indexer.qdrant.close()

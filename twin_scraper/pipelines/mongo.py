@@ -1,0 +1,91 @@
+"""Storage in MongoDB: the document in its category's collection, its raw HTML
+(compressed) in `raw_pages`, its author in `users`. Writes are batched."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from pymongo.errors import PyMongoError
+from scrapy.crawler import Crawler
+
+from twin_scraper.items import Document
+from twin_scraper.pipelines import StoreFailed
+from twin_scraper.pipelines.batching import BatchWriter
+from twin_scraper.resources import CrawlResources
+from twin_scraper.stores.mongo import EMBED_PENDING, MongoStore, compress_html, redact_uri
+
+logger = logging.getLogger(__name__)
+
+Entry = tuple[dict[str, Any], dict[str, Any] | None]
+
+
+class MongoPipeline:
+    def __init__(
+        self,
+        open_store: Callable[[], MongoStore],
+        batch_size: int,
+        stats: Any,
+        max_wait: float = 1.0,
+    ) -> None:
+        self.open_store = open_store
+        self.batch_size = batch_size
+        self.max_wait = max_wait
+        self.stats = stats
+        self.user_ids: dict[str, str] = {}
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> MongoPipeline:
+        return cls(
+            lambda: CrawlResources.of(crawler).mongo,
+            crawler.settings.getint("MONGO_BATCH_SIZE"),
+            crawler.stats,
+        )
+
+    def open_spider(self) -> None:
+        self.store = self.open_store()
+        self.writer: BatchWriter[Entry] = BatchWriter(
+            self._write, self.batch_size, self.max_wait, "mongo"
+        )
+
+    async def process_item(self, item: Document) -> Document:
+        record = item.record()
+        record["author_id"] = self._user_id(item.author_full_name)
+        record["embed"] = {"status": EMBED_PENDING}
+        raw = None
+        if item.raw_html is not None:
+            raw = {
+                "_id": item.id,
+                "url": item.url,
+                "canonical_url": item.canonical_url,
+                "extractor": item.extractor,
+                "html_z": compress_html(item.raw_html),
+                "size": len(item.raw_html),
+                "fetched_at": item.fetched_at,
+                "http_status": item.http_status,
+            }
+        try:
+            await self.writer.submit((record, raw))
+        except PyMongoError as exc:
+            self.stats.inc_value("twin/mongo/failed")
+            raise StoreFailed(
+                f"MongoDB write failed at {redact_uri(self.store.uri)} ({type(exc).__name__}); "
+                f"the page will be fetched again by the next run: {item.url}"
+            ) from None
+        self.stats.inc_value("twin/mongo/written")
+        return item
+
+    def _user_id(self, full_name: str) -> str:
+        if full_name not in self.user_ids:
+            self.user_ids[full_name] = self.store.get_or_create_user(full_name)["_id"]
+        return self.user_ids[full_name]
+
+    def _write(self, batch: list[Entry]) -> None:
+        now = datetime.now(UTC)
+        records = [record | {"stored_at": now} for record, _ in batch]
+        self.store.write_documents(records, [raw for _, raw in batch if raw is not None])
+
+    async def close_spider(self) -> None:
+        await self.writer.close()

@@ -1,0 +1,50 @@
+"""Which platform handles a link: a registry keyed by domain.
+
+A seed file's links are routed here: a platform names the spider method that turns a
+link into requests (every platform's routes are mixed into the seeds spider) and the
+function that re-extracts its stored raw pages. Unknown domains go to the generic
+article extractor. Later platforms add an entry; their base-URL setting makes the
+registry route 127.0.0.1 test servers to them too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from scrapy.settings import BaseSettings
+
+from twin_scraper.documents import article_fields
+from twin_scraper.urls import domain_of
+
+FieldsBuilder = Callable[..., dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Platform:
+    name: str
+    route: str  # spider method: (link: SeedLink) -> Iterable[Request]
+    fields: FieldsBuilder  # (html, url, author, http_status, fetched_at) -> Document fields
+    domains: tuple[str, ...] = ()
+    base_url_setting: str | None = None
+
+    def handles(self, url: str, settings: BaseSettings) -> bool:
+        host = domain_of(url)
+        domains = set(self.domains)
+        if self.base_url_setting and settings.get(self.base_url_setting):
+            domains.add(domain_of(settings.get(self.base_url_setting)))
+        return any(host == d or host.endswith("." + d) for d in domains if d)
+
+
+ARTICLE = Platform("article", route="article_requests", fields=article_fields)
+
+#: Checked in order; the first that handles a link's domain gets it, else ARTICLE.
+PLATFORMS: list[Platform] = []
+
+#: Extractor name (as stored with each document) -> platform, for re-extraction.
+EXTRACTORS: dict[str, Platform] = {ARTICLE.name: ARTICLE}
+
+
+def platform_for(url: str, settings: BaseSettings) -> Platform:
+    return next((p for p in PLATFORMS if p.handles(url, settings)), ARTICLE)

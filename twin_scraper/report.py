@@ -1,0 +1,223 @@
+"""The crawl report: per domain, what was attempted, what succeeded, what failed and why.
+
+Built from signals (items scraped and dropped, pages the spider could not use), stored in
+MongoDB's `crawl_runs` at the end of the crawl and printed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from scrapy import Spider, signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import DropItem
+
+from twin_scraper.pipelines import Duplicate, Invalid, Rejected, StoreFailed, Unchanged
+from twin_scraper.resources import CrawlResources
+from twin_scraper.urls import domain_of
+
+logger = logging.getLogger(__name__)
+
+#: Sent by spiders: a page could not give a document (`url`, `reason`, optional `detail`).
+page_failed = object()
+#: Sent by spiders: a page was left out on purpose (`url`, `reason`), e.g. another author's.
+page_skipped = object()
+
+SUCCEEDED = ("new", "updated", "unchanged")
+MAX_FAILURES_LISTED = 200
+
+
+@dataclass
+class DomainReport:
+    outcomes: Counter[str] = field(default_factory=Counter)
+    reasons: Counter[str] = field(default_factory=Counter)
+    failures: list[dict[str, str]] = field(default_factory=list)
+
+    @property
+    def succeeded(self) -> int:
+        return sum(self.outcomes[o] for o in SUCCEEDED)
+
+    @property
+    def failed(self) -> int:
+        return self.outcomes["failed"]
+
+    @property
+    def attempted(self) -> int:
+        return sum(self.outcomes.values())
+
+
+@dataclass
+class CrawlReport:
+    domains: dict[str, DomainReport] = field(default_factory=dict)
+
+    def record(
+        self, url: str, outcome: str, reason: str | None = None, detail: str | None = None
+    ) -> None:
+        domain = self.domains.setdefault(domain_of(url) or "(no domain)", DomainReport())
+        domain.outcomes[outcome] += 1
+        if reason:
+            domain.reasons[reason] += 1
+            if outcome == "failed" and len(domain.failures) < MAX_FAILURES_LISTED:
+                domain.failures.append({"url": url, "reason": reason, "detail": detail or reason})
+
+    def totals(self) -> dict[str, int]:
+        total: Counter[str] = Counter()
+        for domain in self.domains.values():
+            total.update(domain.outcomes)
+        return {
+            "attempted": sum(total.values()),
+            "succeeded": sum(total[o] for o in SUCCEEDED),
+            "failed": total["failed"],
+            **{k: total[k] for k in ("new", "updated", "unchanged", "duplicate", "skipped")},
+        }
+
+    def as_document(self) -> dict[str, Any]:
+        """MongoDB form: domains as a list (field names may not contain dots)."""
+        return {
+            "totals": self.totals(),
+            "domains": [
+                {
+                    "domain": name,
+                    "attempted": d.attempted,
+                    "succeeded": d.succeeded,
+                    "failed": d.failed,
+                    "outcomes": dict(d.outcomes),
+                    "reasons": dict(d.reasons),
+                    "failures": d.failures,
+                }
+                for name, d in sorted(self.domains.items())
+            ],
+        }
+
+
+def drop_outcome(exception: BaseException) -> tuple[str, str | None]:
+    """(outcome, reason) for an item dropped by one of our pipelines."""
+    if isinstance(exception, Unchanged):
+        return "unchanged", None
+    if isinstance(exception, Duplicate):
+        return "duplicate", None
+    if isinstance(exception, Rejected):
+        return "failed", str(exception).split(":", 1)[0]
+    if isinstance(exception, Invalid):
+        return "failed", "invalid item"
+    if isinstance(exception, StoreFailed):
+        return "failed", "MongoDB write failed"
+    return "failed", type(exception).__name__
+
+
+def render(run: dict[str, Any], console: Console) -> None:
+    """Print a stored run as a table: one row a domain, then the reasons of failures."""
+    table = Table(title=f"Crawl report: {run.get('spider')} ({run.get('finish_reason')})")
+    for column in (
+        "domain",
+        "attempted",
+        "succeeded",
+        "new",
+        "updated",
+        "unchanged",
+        "skipped",
+        "failed",
+    ):
+        table.add_column(column, justify="left" if column == "domain" else "right")
+    for d in run["domains"]:
+        o = d["outcomes"]
+        table.add_row(
+            d["domain"],
+            str(d["attempted"]),
+            str(d["succeeded"]),
+            *(str(o.get(k, 0)) for k in ("new", "updated", "unchanged", "skipped")),
+            str(d["failed"]),
+        )
+    t = run["totals"]
+    table.add_row(
+        "total",
+        str(t["attempted"]),
+        str(t["succeeded"]),
+        *(str(t[k]) for k in ("new", "updated", "unchanged", "skipped")),
+        str(t["failed"]),
+        style="bold",
+    )
+    console.print(table)
+    for d in run["domains"]:
+        for reason, count in sorted(d["reasons"].items(), key=lambda kv: -kv[1]):
+            console.print(f"  {d['domain']}: {count} x {reason}")
+    pending = run.get("embed_pending", 0)
+    if pending:
+        console.print(f"{pending} document(s) wait for embedding: run `twin embed`.")
+
+
+class CrawlReportExtension:
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.report = CrawlReport()
+        self.started_at = datetime.now(UTC)
+        self.run_id = str(uuid.uuid4())
+        for handler, signal in (
+            (self.item_scraped, signals.item_scraped),
+            (self.item_dropped, signals.item_dropped),
+            (self.item_error, signals.item_error),
+            (self.page_failed, page_failed),
+            (self.page_skipped, page_skipped),
+            (self.spider_closed, signals.spider_closed),
+        ):
+            crawler.signals.connect(handler, signal=signal)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> CrawlReportExtension:
+        return cls(crawler)
+
+    def item_scraped(self, item: Any) -> None:
+        self.report.record(item.url, getattr(item, "change", None) or "new")
+
+    def item_dropped(self, item: Any, exception: DropItem) -> None:
+        outcome, reason = drop_outcome(exception)
+        url = getattr(item, "url", None) or (item.get("url") if isinstance(item, dict) else None)
+        self.report.record(str(url or ""), outcome, reason, str(exception))
+
+    def item_error(self, item: Any, failure: Any) -> None:
+        url = getattr(item, "url", None) or ""
+        self.report.record(str(url), "failed", f"pipeline error: {failure.type.__name__}")
+
+    def page_failed(self, url: str, reason: str, detail: str | None = None) -> None:
+        self.report.record(url, "failed", reason, detail)
+
+    def page_skipped(self, url: str, reason: str) -> None:
+        self.report.record(url, "skipped", reason)
+
+    def spider_closed(self, spider: Spider, reason: str) -> None:
+        stats = self.crawler.stats
+        run = {
+            "_id": self.run_id,
+            "spider": spider.name,
+            "arguments": getattr(spider, "report_arguments", lambda: {})(),
+            "started_at": self.started_at,
+            "finished_at": datetime.now(UTC),
+            "finish_reason": reason,
+            "embed_pending": stats.get_value("twin/embed/pending", 0),
+            "requests": stats.get_value("downloader/request_count", 0),
+            **self.report.as_document(),
+        }
+        stats.set_value("twin/report/run_id", self.run_id)
+        try:
+            CrawlResources.of(self.crawler).mongo.save_run(run)
+        except Exception as exc:  # a store that is down must not lose the report
+            fallback = (
+                CrawlResources.of(self.crawler).config.data_dir / f"crawl_run-{self.run_id}.json"
+            )
+            fallback.parent.mkdir(parents=True, exist_ok=True)
+            fallback.write_text(json.dumps(run, default=str, indent=2))
+            logger.error(
+                "Could not store the crawl report in MongoDB (%s); saved it to %s", exc, fallback
+            )
+        console = Console(stderr=True)
+        if not console.is_terminal:
+            console.width = 120  # logs and Scrapyd job files: no narrow-column truncation
+        render(run, console)

@@ -1,0 +1,35 @@
+"""Stores shared by the components of one crawl: opened once, on first use, and closed
+when the engine stops (after every pipeline and the report are done with them)."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from scrapy import signals
+from scrapy.crawler import Crawler
+
+from twin_scraper.config import StoreConfig
+from twin_scraper.stores.mongo import MongoStore
+
+
+class CrawlResources:
+    def __init__(self, crawler: Crawler) -> None:
+        self.config = StoreConfig.from_settings(crawler.settings)
+        crawler.signals.connect(self.close, signal=signals.engine_stopped)
+
+    @classmethod
+    def of(cls, crawler: Crawler) -> CrawlResources:
+        resources = getattr(crawler, "_twin_resources", None)
+        if resources is None:
+            resources = cls(crawler)
+            crawler._twin_resources = resources  # type: ignore[attr-defined]
+        return resources
+
+    @cached_property
+    def mongo(self) -> MongoStore:
+        return self.config.open_mongo()
+
+    def close(self) -> None:
+        if "mongo" in self.__dict__:
+            self.mongo.close()
+            del self.__dict__["mongo"]

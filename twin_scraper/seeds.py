@@ -1,0 +1,151 @@
+"""Seed files: which author, which links. Validated on load, so a batch either starts
+whole or fails at once with a message naming the file and the bad entry.
+
+Two shapes are accepted:
+
+    author: Ada Quill                 # twin_scraper's own
+    links:
+      - https://ada.example/posts/sourdough/
+      - site: https://ada.example/   # discover every post of this blog
+        limit: 100
+
+    parameters:                       # LLM-Engineers-Handbook's, unchanged
+      user_full_name: Paul Iusztin
+      links: [https://..., ...]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from twin_scraper.urls import canonicalize_url, is_http_url
+
+
+class SeedFileError(ValueError):
+    """A seed file that cannot be used; the message says which file and why."""
+
+
+class LinkKind(StrEnum):
+    AUTO = "auto"  # a page, or a site when the URL is a site's root
+    SITE = "site"  # discover every post of the site
+    PAGE = "page"  # exactly this page
+
+
+@dataclass(frozen=True)
+class SeedLink:
+    url: str
+    kind: LinkKind = LinkKind.AUTO
+    limit: int | None = None
+
+
+@dataclass(frozen=True)
+class SeedBatch:
+    author: str
+    links: tuple[SeedLink, ...]
+    source: str
+
+
+def load_seed_file(path: str | Path) -> SeedBatch:
+    """Read and validate a seed file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SeedFileError(f"seed file not found: {path}") from None
+    except IsADirectoryError:
+        raise SeedFileError(f"seed file is a directory, not a file: {path}") from None
+    except UnicodeDecodeError as exc:
+        raise SeedFileError(f"seed file {path} is not UTF-8 text: {exc.reason}") from None
+    except OSError as exc:
+        raise SeedFileError(f"cannot read seed file {path}: {exc.strerror}") from None
+    return parse_seeds(text, str(path))
+
+
+def parse_seeds(text: str, source: str = "<seeds>") -> SeedBatch:
+    """Parse seed-file text; raises SeedFileError, never anything else."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        where = ""
+        mark = getattr(exc, "problem_mark", None)
+        if mark is not None:
+            where = f" (line {mark.line + 1}, column {mark.column + 1})"
+        problem = getattr(exc, "problem", None) or "syntax error"
+        raise SeedFileError(f"seed file {source} is not valid YAML{where}: {problem}") from None
+    except (ValueError, RecursionError) as exc:
+        raise SeedFileError(f"seed file {source} cannot be parsed: {exc}") from None
+    if not isinstance(data, dict):
+        raise SeedFileError(
+            f"seed file {source} must be a mapping with `author:` and `links:` "
+            f"(or `parameters: {{user_full_name, links}}`), got {_kind(data)}"
+        )
+    body: dict[Any, Any] = data
+    if "parameters" in data and "author" not in data:
+        if not isinstance(data["parameters"], dict):
+            raise SeedFileError(f"seed file {source}: `parameters` must be a mapping")
+        body = data["parameters"]
+        author = body.get("user_full_name")
+        author_key = "parameters.user_full_name"
+    else:
+        author = data.get("author")
+        author_key = "author"
+    if not isinstance(author, str) or not author.split():
+        raise SeedFileError(
+            f"seed file {source}: `{author_key}` must name the author (one or more words)"
+        )
+    raw_links = body.get("links")
+    if not isinstance(raw_links, list) or not raw_links:
+        raise SeedFileError(f"seed file {source}: `links` must be a non-empty list of URLs")
+    links: list[SeedLink] = []
+    errors: list[str] = []
+    seen: set[str] = set()
+    for index, entry in enumerate(raw_links, start=1):
+        try:
+            link = _parse_link(entry)
+        except ValueError as exc:
+            errors.append(f"link {index}: {exc}")
+            continue
+        key = canonicalize_url(link.url)
+        if key not in seen:
+            seen.add(key)
+            links.append(link)
+    if errors:
+        raise SeedFileError(f"seed file {source} has invalid links: " + "; ".join(errors))
+    return SeedBatch(author=" ".join(author.split()), links=tuple(links), source=source)
+
+
+def _parse_link(entry: Any) -> SeedLink:
+    if isinstance(entry, str):
+        return SeedLink(url=_check_url(entry))
+    if isinstance(entry, dict):
+        unknown = set(entry) - {"url", "site", "limit"}
+        if unknown:
+            raise ValueError(f"unknown keys {sorted(map(str, unknown))} (use url, site, limit)")
+        if ("url" in entry) == ("site" in entry):
+            raise ValueError("give exactly one of `url:` or `site:`")
+        kind = LinkKind.SITE if "site" in entry else LinkKind.PAGE
+        url = _check_url(entry.get("site", entry.get("url")))
+        limit = entry.get("limit")
+        if limit is not None and (
+            not isinstance(limit, int) or isinstance(limit, bool) or limit < 1
+        ):
+            raise ValueError(f"`limit` must be a positive whole number, got {limit!r}")
+        return SeedLink(url=url, kind=kind, limit=limit)
+    raise ValueError(f"expected a URL or a mapping, got {_kind(entry)}")
+
+
+def _check_url(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"expected a URL, got {_kind(value)}")
+    if not is_http_url(value):
+        raise ValueError(f"not an http(s) URL: {value.strip()[:200]!r}")
+    return value.strip()
+
+
+def _kind(value: Any) -> str:
+    return "nothing" if value is None else f"a {type(value).__name__}"

@@ -1,0 +1,179 @@
+"""The generic article spider: any blog's posts, by URL or discovered from a site.
+
+    scrapy crawl article -a url=URL[,URL...] [-a author="Full Name"]
+    scrapy crawl article -a site=URL [-a author="Full Name"] [-a limit=N]
+
+Routing only: extraction lives in `twin_scraper.extract`, discovery parsing in
+`twin_scraper.extract.discovery`. The routes are a mixin so the seeds spider serves the
+same links the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import scrapy
+from scrapy.http import Response
+
+from twin_scraper.documents import article_fields, looks_like_article, same_author
+from twin_scraper.extract.discovery import (
+    feed_links,
+    parse_feed,
+    parse_sitemap,
+    sitemaps_from_robots,
+)
+from twin_scraper.params import ArticleParams
+from twin_scraper.seeds import LinkKind, SeedLink
+from twin_scraper.spiders.base import TwinSpider
+from twin_scraper.urls import canonicalize_url, domain_of
+
+
+@dataclass
+class SiteState:
+    """Discovery bookkeeping for one site: what is scheduled, and the limit."""
+
+    root: str
+    limit: int | None
+    scheduled: set[str] = field(default_factory=set)
+    excluded: set[str] = field(default_factory=set)
+    feed_pages: int = 0
+
+    def full(self) -> bool:
+        return self.limit is not None and len(self.scheduled) >= self.limit
+
+
+class ArticleRoutes:
+    """Requests and callbacks for blog articles. Needs `self.author` (str | None)."""
+
+    author: str | None
+    _sites: dict[str, SiteState]
+
+    def article_requests(self, link: SeedLink) -> Iterator[scrapy.Request]:
+        is_root = not urlsplit(link.url).path.strip("/")
+        if link.kind == LinkKind.SITE or (link.kind == LinkKind.AUTO and is_root):
+            yield from self.site_requests(link.url, link.limit)
+        else:
+            yield self.article_request(link.url)
+
+    def article_request(self, url: str, discovered: bool = False) -> scrapy.Request:
+        return scrapy.Request(
+            url,
+            callback=self.parse_article,
+            errback=self.errback,
+            # Challenge and login walls often come as 403/503: judge them by their content.
+            meta={"handle_httpstatus_all": True, "twin_discovered": discovered},
+        )
+
+    def parse_article(self, response: Response) -> Iterator[dict[str, Any]]:
+        if response.status >= 400 and response.status not in (401, 403, 429, 503):
+            self.fail_page(response.url, f"HTTP {response.status}")
+            return
+        html = self.html_of(response)
+        if html is None:
+            return
+        fields = article_fields(html, response.url, self.author, response.status)
+        if response.meta.get("twin_discovered"):
+            if not looks_like_article(html, response.url, fields["published_at"]):
+                self.skip_page(response.url, "not an article (no date or article markup)")
+                return
+            if self.author and same_author(fields["byline"], self.author) is False:
+                self.skip_page(response.url, f"written by {fields['byline']}, not {self.author}")
+                return
+        yield fields
+
+    # --- discovery ------------------------------------------------------------------
+    def site_requests(self, url: str, limit: int | None) -> Iterator[scrapy.Request]:
+        parts = urlsplit(url)
+        root = f"{parts.scheme}://{parts.netloc}/"
+        self._sites.setdefault(root, SiteState(root, limit))
+        meta = {"twin_site": root}
+        yield scrapy.Request(
+            url, callback=self.parse_site_home, errback=self.errback, meta=meta, dont_filter=True
+        )
+        yield scrapy.Request(
+            urljoin(root, "/robots.txt"),
+            callback=self.parse_robots,
+            errback=self.discovery_errback,
+            meta=meta,
+        )
+
+    def parse_site_home(self, response: Response) -> Iterator[scrapy.Request]:
+        feeds = feed_links(response.text, response.url) if hasattr(response, "text") else []
+        paths = self.settings.getlist("ARTICLE_FEED_PATHS")
+        for feed in feeds or [urljoin(response.url, p) for p in paths]:
+            yield self._discovery_request(feed, self.parse_feed_page, response.meta)
+
+    def parse_robots(self, response: Response) -> Iterator[scrapy.Request]:
+        sitemaps = sitemaps_from_robots(response.text) if response.status == 200 else []
+        root = response.meta["twin_site"]
+        for sitemap in sitemaps or [urljoin(root, "/sitemap.xml")]:
+            yield self._discovery_request(sitemap, self.parse_sitemap_page, response.meta)
+
+    def parse_feed_page(self, response: Response) -> Iterator[scrapy.Request]:
+        state = self._sites[response.meta["twin_site"]]
+        feed = parse_feed(response.body, response.url)
+        if feed is None:
+            self.logger.debug("Not a feed: %s", response.url)
+            return
+        state.feed_pages += 1
+        for entry in feed.entries:
+            if self.author and same_author(entry.author, self.author) is False:
+                state.excluded.add(canonicalize_url(entry.url))
+                self.skip_page(entry.url, f"written by {entry.author}, not {self.author}")
+                continue
+            yield from self._schedule(state, entry.url)
+        max_pages = self.settings.getint("ARTICLE_MAX_FEED_PAGES")
+        if feed.next_url and not state.full() and state.feed_pages < max_pages:
+            yield self._discovery_request(feed.next_url, self.parse_feed_page, response.meta)
+
+    def parse_sitemap_page(self, response: Response) -> Iterator[scrapy.Request]:
+        state = self._sites[response.meta["twin_site"]]
+        sitemap = parse_sitemap(response.body)
+        if sitemap is None:
+            self.logger.debug("Not a sitemap: %s", response.url)
+            return
+        for child in sitemap.sitemaps:
+            if not state.full():
+                yield self._discovery_request(child, self.parse_sitemap_page, response.meta)
+        for url in sitemap.pages:
+            if domain_of(url) == domain_of(state.root) and urlsplit(url).path.strip("/"):
+                yield from self._schedule(state, url)
+
+    def discovery_errback(self, failure: Any) -> None:
+        self.logger.debug("Discovery request failed: %s", failure.getErrorMessage())
+
+    def _discovery_request(self, url: str, callback: Any, meta: dict) -> scrapy.Request:
+        return scrapy.Request(
+            url,
+            callback=callback,
+            errback=self.discovery_errback,
+            meta={"twin_site": meta["twin_site"]},
+            priority=10,  # discovery before fetching: the limit keeps the newest posts
+        )
+
+    def _schedule(self, state: SiteState, url: str) -> Iterable[scrapy.Request]:
+        key = canonicalize_url(url)
+        if key in state.scheduled or key in state.excluded or state.full():
+            return
+        state.scheduled.add(key)
+        yield self.article_request(url, discovered=True)
+
+
+class ArticleSpider(ArticleRoutes, TwinSpider):
+    name = "article"
+    params_model = ArticleParams
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.author = self.params.author
+        self._sites = {}
+
+    async def start(self) -> Any:
+        if self.params.site:
+            for request in self.site_requests(self.params.site, self.params.limit):
+                yield request
+        for url in self.params.url or []:
+            yield self.article_request(url)

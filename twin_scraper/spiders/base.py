@@ -1,0 +1,89 @@
+"""What every twin_scraper spider shares: validated arguments, failure reporting."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import scrapy
+from pydantic import BaseModel
+from scrapy.http import Response, TextResponse
+from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.internet.error import (
+    ConnectionRefusedError,
+    DNSLookupError,
+    TCPTimedOutError,
+    TimeoutError,
+)
+from twisted.python.failure import Failure
+
+from twin_scraper.extract.encoding import decode_html
+from twin_scraper.params import parse_params
+from twin_scraper.report import page_failed, page_skipped
+from twin_scraper.urls import canonicalize_url
+
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+
+
+def failure_reason(failure: Failure) -> str:
+    """A short, stable reason for the crawl report."""
+    if failure.check(HttpError):
+        return f"HTTP {failure.value.response.status}"
+    if failure.check(DNSLookupError):
+        return "DNS lookup failed"
+    if failure.check(TimeoutError, TCPTimedOutError):
+        return "timed out"
+    if failure.check(ConnectionRefusedError):
+        return "connection refused"
+    message = str(failure.value)
+    if "robots.txt" in message:
+        return "forbidden by robots.txt"
+    if "maxsize" in message.lower() or "larger than" in message:
+        return "response too large"
+    return f"download failed: {failure.type.__name__}"
+
+
+class TwinSpider(scrapy.Spider):
+    """Base spider: arguments validated by `params_model` at construction."""
+
+    params_model: ClassVar[type[BaseModel]]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        passed = {k: v for k, v in kwargs.items() if k in self.params_model.model_fields}
+        self.params = parse_params(self.params_model, self.name, passed)
+        super().__init__(*args, **{k: v for k, v in kwargs.items() if k not in passed})
+        self._skipped: set[str] = set()
+
+    def report_arguments(self) -> dict[str, Any]:
+        """The arguments, for the stored crawl report."""
+        return self.params.model_dump(mode="json", exclude_none=True)
+
+    def fail_page(self, url: str, reason: str, detail: str | None = None) -> None:
+        self.logger.warning("Failed %s: %s", url, detail or reason)
+        self.crawler.signals.send_catch_log(page_failed, url=url, reason=reason, detail=detail)
+
+    def skip_page(self, url: str, reason: str) -> None:
+        """Leave a page out on purpose (reported once per page, however it was found)."""
+        key = canonicalize_url(url)
+        if key in self._skipped:
+            return
+        self._skipped.add(key)
+        self.logger.info("Skipped %s: %s", url, reason)
+        self.crawler.signals.send_catch_log(page_skipped, url=url, reason=reason)
+
+    def errback(self, failure: Failure) -> None:
+        """A page that could not be fetched: one line and one entry in the report."""
+        url = failure.request.url if hasattr(failure, "request") else "<unknown>"
+        reason = failure_reason(failure)
+        self.fail_page(url, reason, f"{reason}: {failure.getErrorMessage()}"[:500])
+
+    def html_of(self, response: Response) -> str | None:
+        """The page's text when it is an HTML document, else reports why not and None."""
+        content_type = response.headers.get(b"Content-Type", b"").decode("latin-1").lower()
+        if not isinstance(response, TextResponse) or (
+            content_type and not any(t in content_type for t in HTML_TYPES)
+        ):
+            kind = content_type.split(";")[0].strip() or "unknown type"
+            self.fail_page(response.url, "not HTML", f"not HTML ({kind})")
+            return None
+        text, _ = decode_html(response.body, response.encoding)
+        return text

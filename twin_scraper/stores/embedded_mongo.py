@@ -1,0 +1,191 @@
+"""The embedded MongoDB: an nx-27017 wire-protocol server over a SQLite file.
+
+With `MONGODB_URI` unset, every process that needs MongoDB calls `ensure_server(data_dir)`:
+the first starts the server on a free 127.0.0.1 port and records it in
+`<data_dir>/mongo.json`; later ones (other crawls, Scrapyd jobs, `twin search`) reuse it.
+A file lock makes the check-then-start atomic across processes, and a server that died is
+started again on next use. The code path is real pymongo in both cases.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pymongo
+from pymongo.errors import PyMongoError
+
+logger = logging.getLogger(__name__)
+
+STATE_FILE = "mongo.json"
+DB_FILE = "mongo.sqlite"
+LOG_FILE = "mongo.log"
+START_TIMEOUT = 30.0
+
+
+class EmbeddedMongoError(RuntimeError):
+    """The embedded server could not be started; the message says why and where its log is."""
+
+
+def ensure_server(data_dir: str | Path) -> str:
+    """Return the URI of the embedded server for `data_dir`, starting it if needed."""
+    data_dir = Path(data_dir).resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with _locked(data_dir / "mongo.lock"):
+        state = _read_state(data_dir)
+        if state and _alive(state["pid"]) and _ping(state["port"]):
+            return _uri(state["port"])
+        if state and _alive(state["pid"]):
+            # Alive but not answering: a hung server would hold the SQLite file.
+            _terminate(state["pid"])
+        return _start(data_dir)
+
+
+def stop_server(data_dir: str | Path) -> bool:
+    """Stop the embedded server of `data_dir`; False if none was running."""
+    data_dir = Path(data_dir).resolve()
+    if not data_dir.is_dir():
+        return False
+    with _locked(data_dir / "mongo.lock"):
+        state = _read_state(data_dir)
+        (data_dir / STATE_FILE).unlink(missing_ok=True)
+        if not state or not _alive(state["pid"]):
+            return False
+        _terminate(state["pid"])
+        return True
+
+
+def server_status(data_dir: str | Path) -> dict | None:
+    """The running server's pid, port and URI, or None."""
+    state = _read_state(Path(data_dir).resolve())
+    if state and _alive(state["pid"]) and _ping(state["port"]):
+        return {**state, "uri": _uri(state["port"])}
+    return None
+
+
+def _start(data_dir: Path) -> str:
+    port = _free_port()
+    log_path = data_dir / LOG_FILE
+    command = [
+        sys.executable,
+        "-m",
+        "nx_27017.nx_27017",
+        "--db",
+        str(data_dir / DB_FILE),
+        "--host",
+        "127.0.0.1",
+        "-p",
+        str(port),
+        "--log-file",
+        str(log_path),
+        "--pid-file",
+        str(data_dir / "mongo.pid"),
+    ]
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+            cwd=data_dir,
+            start_new_session=True,  # outlives this process: later jobs reuse it
+        )
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise EmbeddedMongoError(
+                f"the embedded MongoDB server (nx-27017) exited with code {process.returncode} "
+                f"at start; see {log_path}"
+            )
+        if _ping(port):
+            (data_dir / STATE_FILE).write_text(
+                json.dumps({"pid": process.pid, "port": port, "db": str(data_dir / DB_FILE)})
+            )
+            logger.info(
+                "Started embedded MongoDB (nx-27017) on 127.0.0.1:%d for %s", port, data_dir
+            )
+            return _uri(port)
+        time.sleep(0.1)
+    _terminate(process.pid)
+    raise EmbeddedMongoError(
+        f"the embedded MongoDB server (nx-27017) did not answer within {START_TIMEOUT:.0f} s; "
+        f"see {log_path}"
+    )
+
+
+def _uri(port: int) -> str:
+    return f"mongodb://127.0.0.1:{port}/"
+
+
+def _ping(port: int) -> bool:
+    client = pymongo.MongoClient(_uri(port), serverSelectionTimeoutMS=1500, connectTimeoutMS=1500)
+    try:
+        client.admin.command("ping")
+        return True
+    except PyMongoError:
+        return False
+    finally:
+        client.close()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    with contextlib.suppress(ChildProcessError):
+        # Our own child that exited is a zombie until reaped: reap it, then it is gone.
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return False
+    return True
+
+
+def _terminate(pid: int, timeout: float = 10.0) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if _alive(pid):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _read_state(data_dir: Path) -> dict | None:
+    try:
+        state = json.loads((data_dir / STATE_FILE).read_text())
+        return (
+            state
+            if isinstance(state.get("pid"), int) and isinstance(state.get("port"), int)
+            else None
+        )
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -1,0 +1,215 @@
+"""MongoDB: the raw store. A thin adapter over pymongo with the few operations we need.
+
+Collections: `users`, one per category (`articles`, `posts`, `repositories`), `raw_pages`
+(compressed HTML, kept apart so the hot documents stay small) and `crawl_runs`.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+import zlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import pymongo
+from bson import Binary
+from pymongo import InsertOne, ReplaceOne, UpdateOne
+from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
+
+from twin_scraper.items import Category
+
+logger = logging.getLogger(__name__)
+
+CATEGORIES = tuple(c.value for c in Category)
+EMBED_PENDING = "pending"
+EMBED_DONE = "done"
+
+
+class StoreUnavailable(RuntimeError):
+    """A store cannot be reached; the message names it (without secrets) and what to do."""
+
+
+def redact_uri(uri: str) -> str:
+    """The URI with any password replaced, for messages and logs."""
+    try:
+        parts = urlsplit(uri)
+        if parts.password is None:
+            return uri
+        netloc = parts.netloc.rsplit("@", 1)[1]
+        user = parts.username or ""
+        return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}"))
+    except ValueError:
+        return "<unparseable MongoDB URI>"
+
+
+@dataclass(frozen=True)
+class KnownDocument:
+    id: str
+    category: str
+    content_hash: str
+
+
+class MongoStore:
+    """The raw documents of one database."""
+
+    def __init__(self, uri: str, database: str, timeout_ms: int = 5000) -> None:
+        self.uri = uri
+        self.client: pymongo.MongoClient = pymongo.MongoClient(
+            uri, serverSelectionTimeoutMS=timeout_ms, connectTimeoutMS=timeout_ms, tz_aware=True
+        )
+        self.db = self.client[database]
+        try:
+            self.client.admin.command("ping")
+            self._ensure_indexes()
+        except PyMongoError as exc:
+            self.client.close()
+            raise StoreUnavailable(
+                f"MongoDB is unreachable at {redact_uri(uri)}: {type(exc).__name__}. Start it, "
+                "or unset MONGODB_URI to use the embedded server."
+            ) from None
+
+    def close(self) -> None:
+        self.client.close()
+
+    def _ensure_indexes(self) -> None:
+        for name in CATEGORIES:
+            collection = self.db[name]
+            collection.create_index("canonical_url", unique=True)
+            collection.create_index("content_hash")
+            collection.create_index("embed.status")
+            collection.create_index("author_id")
+        self.db.users.create_index("full_name_key", unique=True)
+        self.db.crawl_runs.create_index("started_at")
+
+    # --- users ------------------------------------------------------------------------
+    def get_or_create_user(self, full_name: str) -> dict[str, Any]:
+        """The user with this full name, created on first sight (one or more words)."""
+        words = full_name.split()
+        key = " ".join(words).casefold()
+        found = self.db.users.find_one({"full_name_key": key})
+        if found:
+            return found
+        user = {
+            "_id": str(uuid.uuid4()),
+            "full_name": " ".join(words),
+            "full_name_key": key,
+            "first_name": " ".join(words[:-1]) if len(words) > 1 else words[0],
+            "last_name": words[-1] if len(words) > 1 else "",
+            "created_at": datetime.now(UTC),
+        }
+        try:
+            self.db.users.insert_one(user)
+        except DuplicateKeyError:  # another process created it meanwhile
+            return self.db.users.find_one({"full_name_key": key}) or user
+        return user
+
+    # --- documents --------------------------------------------------------------------
+    def known_documents(self) -> dict[str, KnownDocument]:
+        """Canonical URL -> id, category and content hash of every stored document."""
+        known: dict[str, KnownDocument] = {}
+        for category in CATEGORIES:
+            for doc in self.db[category].find({}, {"canonical_url": 1, "content_hash": 1}):
+                known[doc["canonical_url"]] = KnownDocument(
+                    doc["_id"], category, doc.get("content_hash", "")
+                )
+        return known
+
+    def write_documents(self, docs: list[dict[str, Any]], raw: list[dict[str, Any]]) -> None:
+        """Write a batch: documents by category (insert when new, replace when changed) and
+        their raw pages. Ids are deterministic, so a document another process inserted
+        meanwhile is replaced instead of failing."""
+        by_category: dict[str, list[dict[str, Any]]] = {}
+        for doc in docs:
+            by_category.setdefault(doc["category"], []).append(doc)
+        for category, batch in by_category.items():
+            self._upsert(self.db[category], batch)
+        if raw:
+            self._upsert(self.db.raw_pages, raw)
+
+    def _upsert(self, collection: Any, batch: list[dict[str, Any]]) -> None:
+        existing = {
+            d["_id"]
+            for d in collection.find({"_id": {"$in": [doc["_id"] for doc in batch]}}, {"_id": 1})
+        }
+        requests: list[Any] = [
+            ReplaceOne({"_id": doc["_id"]}, doc) if doc["_id"] in existing else InsertOne(doc)
+            for doc in batch
+        ]
+        try:
+            collection.bulk_write(requests, ordered=False)
+        except BulkWriteError as exc:
+            conflicts = {e["index"] for e in exc.details["writeErrors"] if e.get("code") == 11000}
+            if len(conflicts) != len(exc.details["writeErrors"]):
+                raise
+            collection.bulk_write(
+                [ReplaceOne({"_id": batch[i]["_id"]}, batch[i]) for i in sorted(conflicts)],
+                ordered=False,
+            )
+
+    def mark_embedded(self, done: Iterable[tuple[str, str, str, int]], model: str) -> None:
+        """Record (category, id, content hash, chunks) as embedded with `model`; the hash
+        guards against marking a newer version of the document that was not embedded."""
+        now = datetime.now(UTC)
+        by_category: dict[str, list[Any]] = {}
+        for category, doc_id, digest, chunks in done:
+            by_category.setdefault(category, []).append(
+                UpdateOne(
+                    {"_id": doc_id, "content_hash": digest},
+                    {
+                        "$set": {
+                            "embed": {
+                                "status": EMBED_DONE,
+                                "model": model,
+                                "chunks": chunks,
+                                "at": now,
+                            }
+                        }
+                    },
+                )
+            )
+        for category, requests in by_category.items():
+            self.db[category].bulk_write(requests, ordered=False)
+
+    def documents_to_embed(self, model: str, everything: bool = False) -> Iterator[dict[str, Any]]:
+        """Documents whose vectors are missing or made by another model (all, if asked)."""
+        query: dict[str, Any] = (
+            {}
+            if everything
+            else {"$or": [{"embed.status": {"$ne": EMBED_DONE}}, {"embed.model": {"$ne": model}}]}
+        )
+        for category in CATEGORIES:
+            yield from self.db[category].find(query).sort("_id", 1)
+
+    def count_to_embed(self, model: str) -> int:
+        query = {"$or": [{"embed.status": {"$ne": EMBED_DONE}}, {"embed.model": {"$ne": model}}]}
+        return sum(self.db[c].count_documents(query) for c in CATEGORIES)
+
+    def iter_documents(self, query: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
+        for category in CATEGORIES:
+            yield from self.db[category].find(query or {}).sort("_id", 1)
+
+    def count_documents(self) -> dict[str, int]:
+        return {c: self.db[c].count_documents({}) for c in CATEGORIES}
+
+    def raw_page(self, doc_id: str) -> dict[str, Any] | None:
+        """The stored raw page with its HTML decompressed, or None."""
+        raw = self.db.raw_pages.find_one({"_id": doc_id})
+        if raw is None:
+            return None
+        raw["html"] = zlib.decompress(raw.pop("html_z")).decode("utf-8")
+        return raw
+
+    # --- crawl runs -------------------------------------------------------------------
+    def save_run(self, run: dict[str, Any]) -> None:
+        self.db.crawl_runs.replace_one({"_id": run["_id"]}, run, upsert=True)
+
+    def latest_runs(self, limit: int = 1) -> list[dict[str, Any]]:
+        return list(self.db.crawl_runs.find().sort("started_at", -1).limit(limit))
+
+
+def compress_html(html: str) -> Binary:
+    return Binary(zlib.compress(html.encode("utf-8"), 6))

@@ -1,0 +1,153 @@
+"""Qdrant: the feature store. A thin adapter over qdrant-client.
+
+Local mode (`QdrantClient(path=...)`) admits one process at a time; a second one gets
+`StoreUnavailable`, and its documents stay pending in MongoDB for `twin embed`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from qdrant_client import QdrantClient, models
+
+from twin_scraper.stores.mongo import StoreUnavailable
+
+logger = logging.getLogger(__name__)
+
+POINT_NAMESPACE = uuid.UUID("0b7f6c2e-2f0e-4d7c-8a53-8d1f3c9e4a21")
+
+
+def point_id(doc_id: str, chunk_index: int, model: str) -> str:
+    """Same document, chunk and model: same point, so re-embedding overwrites."""
+    return str(uuid.uuid5(POINT_NAMESPACE, f"{doc_id}/{chunk_index}/{model}"))
+
+
+def collection_name(base: str, model: str) -> str:
+    return f"{base}__{re.sub(r'[^A-Za-z0-9_-]+', '_', model)}"
+
+
+@dataclass(frozen=True)
+class Hit:
+    score: float
+    payload: dict[str, Any]
+
+
+class QdrantStore:
+    """The chunk vectors of one model, in one collection."""
+
+    def __init__(
+        self, client: QdrantClient, collection: str, dim: int, where: str, remote: bool = False
+    ) -> None:
+        self.client = client
+        self.remote = remote
+        self.collection = collection
+        self.dim = dim
+        self.where = where
+        self._ensure_collection()
+
+    @classmethod
+    def open(
+        cls,
+        url: str,
+        api_key: str,
+        local_path: str | Path,
+        base_collection: str,
+        model: str,
+        dim: int,
+    ) -> QdrantStore:
+        name = collection_name(base_collection, model)
+        where = url or f"local storage {local_path}"
+        try:
+            if url:
+                client = QdrantClient(url=url, api_key=api_key or None, timeout=30)
+            else:
+                Path(local_path).mkdir(parents=True, exist_ok=True)
+                client = QdrantClient(path=str(local_path))
+            return cls(client, name, dim, where, remote=bool(url))
+        except RuntimeError as exc:
+            if "already accessed" in str(exc):
+                raise StoreUnavailable(
+                    f"Qdrant {where} is in use by another process (local mode admits one at a "
+                    "time); documents stay pending: run `twin embed` when it is free, or use a "
+                    "Qdrant server (QDRANT_URL)"
+                ) from None
+            raise StoreUnavailable(f"Qdrant {where} cannot be opened: {exc}") from None
+        except Exception as exc:
+            raise StoreUnavailable(
+                f"Qdrant is unreachable at {where}: {type(exc).__name__}: {exc}"
+            ) from None
+
+    def close(self) -> None:
+        self.client.close()
+
+    def _ensure_collection(self) -> None:
+        if self.client.collection_exists(self.collection):
+            size = self.client.get_collection(self.collection).config.params.vectors.size
+            if size != self.dim:
+                raise StoreUnavailable(
+                    f"Qdrant collection {self.collection} holds {size}-wide vectors, the model "
+                    f"makes {self.dim}: rebuild it with `twin embed --all`"
+                )
+            return
+        self.client.create_collection(
+            self.collection,
+            vectors_config=models.VectorParams(size=self.dim, distance=models.Distance.COSINE),
+        )
+        if not self.remote:
+            return  # local mode searches by brute force; payload indexes do nothing there
+        for field in ("doc_id", "author", "platform", "category"):
+            self.client.create_payload_index(
+                self.collection, field, models.PayloadSchemaType.KEYWORD
+            )
+
+    def replace_documents(
+        self, doc_ids: Sequence[str], points: Sequence[models.PointStruct]
+    ) -> None:
+        """Drop every old point of these documents, then write the new ones: a document
+        that shrank leaves no stale chunks behind."""
+        if doc_ids:
+            self.client.delete(
+                self.collection,
+                points_selector=models.FilterSelector(
+                    filter=models.Filter(
+                        must=[
+                            models.FieldCondition(
+                                key="doc_id", match=models.MatchAny(any=list(doc_ids))
+                            )
+                        ]
+                    )
+                ),
+                wait=True,
+            )
+        if points:
+            self.client.upsert(self.collection, points=list(points), wait=True)
+
+    def search(
+        self,
+        vector: Sequence[float],
+        limit: int,
+        author: str | None = None,
+        platform: str | None = None,
+    ) -> list[Hit]:
+        conditions = [
+            models.FieldCondition(key=key, match=models.MatchValue(value=value))
+            for key, value in (("author", author), ("platform", platform))
+            if value
+        ]
+        response = self.client.query_points(
+            self.collection,
+            query=list(vector),
+            limit=limit,
+            query_filter=models.Filter(must=conditions) if conditions else None,
+            with_payload=True,
+        )
+        return [Hit(point.score, point.payload or {}) for point in response.points]
+
+    def count(self) -> int:
+        return self.client.count(self.collection, exact=True).count
