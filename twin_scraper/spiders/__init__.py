@@ -1,0 +1,1 @@
+"""Spiders: one per platform, routing only; `seeds` runs a batch from a seed file."""

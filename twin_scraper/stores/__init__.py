@@ -1,0 +1,1 @@
+"""Thin adapters over the client libraries: MongoDB, Qdrant, the embedding model."""
