@@ -1,0 +1,109 @@
+"""Seed files: a valid batch, or one clear error naming the file and the cause."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from twin_scraper.seeds import LinkKind, SeedBatch, SeedFileError, load_seed_file, parse_seeds
+
+REPO = Path(__file__).parent.parent
+
+
+def test_own_shape_with_sites_and_limits() -> None:
+    batch = parse_seeds(
+        """
+author: "  Ada   Quill "
+links:
+  - https://ada.example/posts/one/
+  - https://ada.example/posts/one/?utm_source=x   # same page: kept once
+  - site: https://blog.example/
+    limit: 20
+  - url: https://other.example/
+"""
+    )
+    assert batch.author == "Ada Quill"
+    assert [(link.url, link.kind, link.limit) for link in batch.links] == [
+        ("https://ada.example/posts/one/", LinkKind.AUTO, None),
+        ("https://blog.example/", LinkKind.SITE, 20),
+        ("https://other.example/", LinkKind.PAGE, None),
+    ]
+
+
+def test_llm_engineers_handbook_shape_is_accepted_unchanged() -> None:
+    batch = parse_seeds(
+        """
+settings:
+  docker:
+    parent_image: something
+parameters:
+  user_full_name: Paul Iusztin # [First Name(s)] [Last Name]
+  links:
+    # Personal Blog
+    - https://www.pauliusztin.me/posts/llm-twin
+    - https://medium.com/decodingml/an-end-to-end-framework
+"""
+    )
+    assert batch.author == "Paul Iusztin"
+    assert len(batch.links) == 2
+
+
+def test_shipped_example_seed_file_is_valid() -> None:
+    batch = load_seed_file(REPO / "seeds" / "example.yaml")
+    assert batch.author and batch.links
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("author: [unclosed", "is not valid YAML (line 1"),
+        ("- just\n- a list\n", "must be a mapping"),
+        ("", "must be a mapping with `author:`"),
+        ("links: [https://a.example/x]", "`author` must name the author"),
+        ("author: '   '\nlinks: [https://a.example/x]", "`author` must name the author"),
+        ("parameters: {links: [https://a.example/x]}", "`parameters.user_full_name` must name"),
+        ("parameters: [1]", "`parameters` must be a mapping"),
+        ("author: Ada\nlinks: https://a.example/x", "`links` must be a non-empty list"),
+        ("author: Ada\nlinks: []", "`links` must be a non-empty list"),
+        ("author: Ada\nlinks: [not-a-url, 'ftp://x.example/y']", "link 1: not an http(s) URL"),
+        ("author: Ada\nlinks: [42]", "link 1: expected a URL or a mapping, got a int"),
+        ("author: Ada\nlinks: [{url: https://a.example/, site: https://a.example/}]", "exactly one"),
+        ("author: Ada\nlinks: [{site: https://a.example/, limit: 0}]", "`limit` must be a positive"),
+        ("author: Ada\nlinks: [{site: https://a.example/, depth: 3}]", "unknown keys ['depth']"),
+    ],
+)
+def test_each_seed_file_error_names_the_cause(text: str, message: str) -> None:
+    with pytest.raises(SeedFileError) as error:
+        parse_seeds(text, "seeds/bad.yaml")
+    assert message in str(error.value)
+    assert "seeds/bad.yaml" in str(error.value)
+
+
+def test_every_bad_link_is_listed_at_once() -> None:
+    with pytest.raises(SeedFileError) as error:
+        parse_seeds("author: Ada\nlinks: [https://ok.example/a, nope, https://ok.example/b, 'x y']")
+    assert "link 2:" in str(error.value) and "link 4:" in str(error.value)
+
+
+def test_file_problems(tmp_path: Path) -> None:
+    with pytest.raises(SeedFileError, match="seed file not found: .*missing.yaml"):
+        load_seed_file(tmp_path / "missing.yaml")
+    with pytest.raises(SeedFileError, match="is a directory"):
+        load_seed_file(tmp_path)
+    binary = tmp_path / "binary.yaml"
+    binary.write_bytes(b"\xff\xfe\x00garbage\x80")
+    with pytest.raises(SeedFileError, match="not UTF-8"):
+        load_seed_file(binary)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=300))
+def test_any_text_gives_a_batch_or_a_seed_file_error(text: str) -> None:
+    try:
+        batch = parse_seeds(text)
+    except SeedFileError:
+        return
+    assert isinstance(batch, SeedBatch) and batch.links
