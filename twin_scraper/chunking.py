@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 TokenCounter = Callable[[Sequence[str]], list[int]]
 
@@ -46,10 +47,11 @@ def split_blocks(text: str) -> list[str]:
     return blocks
 
 
-def _split_block(block: str) -> list[str]:
+def _split_block(block: str) -> tuple[list[str], str]:
+    """Sentences of prose (joined back with a space) or lines of code (with a newline)."""
     if _FENCE.match(block):
-        return block.splitlines()
-    return [s for s in _SENTENCE_END.split(block) if s.strip()]
+        return block.splitlines(), "\n"
+    return [s for s in _SENTENCE_END.split(block) if s.strip()], " "
 
 
 def _split_words(piece: str) -> list[str]:
@@ -59,18 +61,26 @@ def _split_words(piece: str) -> list[str]:
     return words
 
 
-def _pieces(text: str, count: TokenCounter, max_tokens: int) -> list[tuple[str, int]]:
+@dataclass(frozen=True)
+class Piece:
+    text: str
+    tokens: int
+    joiner: str  # what separates it from the piece before it in the original text
+
+
+def _pieces(text: str, count: TokenCounter, max_tokens: int) -> list[Piece]:
     """Pieces of at most `max_tokens` each, in order, with their token counts."""
     blocks = split_blocks(text)
-    result: list[tuple[str, int]] = []
+    result: list[Piece] = []
     for block, tokens in zip(blocks, count(blocks) if blocks else [], strict=True):
         if tokens <= max_tokens:
-            result.append((block, tokens))
+            result.append(Piece(block, tokens, "\n\n"))
             continue
-        parts = _split_block(block)
-        for part, part_tokens in zip(parts, count(parts) if parts else [], strict=True):
+        parts, joiner = _split_block(block)
+        for index, (part, part_tokens) in enumerate(zip(parts, count(parts), strict=True)):
+            first = "\n\n" if index == 0 else joiner
             if part_tokens <= max_tokens:
-                result.append((part, part_tokens))
+                result.append(Piece(part, part_tokens, first))
                 continue
             words = _split_words(part)
             word_counts = count(words) if words else []
@@ -80,9 +90,15 @@ def _pieces(text: str, count: TokenCounter, max_tokens: int) -> list[tuple[str, 
                 while end < len(words) and (end == start or total + word_counts[end] <= max_tokens):
                     total += word_counts[end]
                     end += 1
-                result.append((" ".join(words[start:end]), total))
+                result.append(
+                    Piece(" ".join(words[start:end]), total, first if start == 0 else " ")
+                )
                 start = end
     return result
+
+
+def _render(window: list[Piece]) -> str:
+    return window[0].text + "".join(p.joiner + p.text for p in window[1:])
 
 
 def chunk_text(
@@ -91,21 +107,20 @@ def chunk_text(
     """Split `text` into chunks of at most about `max_tokens` word pieces each."""
     if overlap >= max_tokens:
         raise ValueError("overlap must be smaller than max_tokens")
-    pieces = _pieces(text, count, max_tokens)
     chunks: list[str] = []
-    window: list[tuple[str, int]] = []
-    for piece in pieces:
-        if window and sum(t for _, t in window) + piece[1] > max_tokens:
-            chunks.append("\n\n".join(p for p, _ in window))
-            kept: list[tuple[str, int]] = []
+    window: list[Piece] = []
+    for piece in _pieces(text, count, max_tokens):
+        if window and sum(p.tokens for p in window) + piece.tokens > max_tokens:
+            chunks.append(_render(window))
+            kept: list[Piece] = []
             for previous in reversed(window):
-                if sum(t for _, t in kept) + previous[1] > overlap:
+                if sum(p.tokens for p in kept) + previous.tokens > overlap:
                     break
                 kept.insert(0, previous)
-            while kept and sum(t for _, t in kept) + piece[1] > max_tokens:
+            while kept and sum(p.tokens for p in kept) + piece.tokens > max_tokens:
                 kept.pop(0)
             window = kept
         window.append(piece)
     if window:
-        chunks.append("\n\n".join(p for p, _ in window))
+        chunks.append(_render(window))
     return chunks

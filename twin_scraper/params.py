@@ -16,8 +16,14 @@ def parse_params(model: type[BaseModel], spider: str, kwargs: dict) -> BaseModel
     try:
         return model.model_validate(kwargs)
     except ValidationError as exc:
+        expected = ", ".join(model.model_fields)
         problems = "; ".join(
-            (f"-a {e['loc'][0]}: " if e["loc"] else "") + e["msg"].removeprefix("Value error, ")
+            (f"-a {e['loc'][0]}: " if e["loc"] else "")
+            + (
+                f"unknown argument (expected {expected})"
+                if e["type"] == "extra_forbidden"
+                else e["msg"].removeprefix("Value error, ")
+            )
             for e in exc.errors()
         )
         raise ArgumentError(f"{spider} spider: {problems}") from None

@@ -7,6 +7,18 @@ import re
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
+_BINARY_BYTES = bytes(b for b in range(32) if b not in b"\t\n\r\x0c")
+
+
+def looks_binary(body: bytes) -> bool:
+    """Binary data (an image, an archive) served under a text type: many control bytes."""
+    sample = body[:8192]
+    if not sample:
+        return False
+    controls = sum(sample.count(bytes([b])) for b in _BINARY_BYTES)
+    return controls / len(sample) > 0.08  # random bytes: about 11%
+
+
 def decode_html(body: bytes, declared: str | None) -> tuple[str, str]:
     """(text, encoding used). The declared encoding when the bytes really are in it, else
     UTF-8, else Windows-1252 (the usual truth behind a wrong label), which never fails."""

@@ -57,7 +57,8 @@ class MongoPipeline:
         raw = None
         if item.raw_html is not None:
             raw = {
-                "_id": item.id,
+                "_id": f"{item.id}:{item.content_hash[:16]}",
+                "doc_id": item.id,
                 "url": item.url,
                 "canonical_url": item.canonical_url,
                 "extractor": item.extractor,

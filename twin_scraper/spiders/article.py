@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import scrapy
-from scrapy.http import Response
+from scrapy.http import Response, TextResponse
 
 from twin_scraper.documents import article_fields, looks_like_article, same_author
 from twin_scraper.extract.discovery import (
@@ -35,7 +35,7 @@ from twin_scraper.urls import canonicalize_url, domain_of
 class SiteState:
     """Discovery bookkeeping for one site: what is scheduled, and the limit."""
 
-    root: str
+    site: str  # URL of the site's home, ending in "/"
     limit: int | None
     scheduled: set[str] = field(default_factory=set)
     excluded: set[str] = field(default_factory=set)
@@ -43,6 +43,15 @@ class SiteState:
 
     def full(self) -> bool:
         return self.limit is not None and len(self.scheduled) >= self.limit
+
+    def covers(self, url: str) -> bool:
+        """A page of this site (same host, under its path), not its home page."""
+        home, page = urlsplit(self.site), urlsplit(url)
+        return (
+            domain_of(url) == domain_of(self.site)
+            and page.path.startswith(home.path)
+            and page.path.rstrip("/") != home.path.rstrip("/")
+        )
 
 
 class ArticleRoutes:
@@ -86,31 +95,36 @@ class ArticleRoutes:
 
     # --- discovery ------------------------------------------------------------------
     def site_requests(self, url: str, limit: int | None) -> Iterator[scrapy.Request]:
-        parts = urlsplit(url)
-        root = f"{parts.scheme}://{parts.netloc}/"
-        self._sites.setdefault(root, SiteState(root, limit))
-        meta = {"twin_site": root}
+        """Discover a site's posts: feeds announced by (or guessed under) its home page,
+        sitemaps named in robots.txt or found at the usual places."""
+        site = url if url.endswith("/") else url + "/"
+        self._sites.setdefault(site, SiteState(site, limit))
+        meta = {"twin_site": site}
         yield scrapy.Request(
             url, callback=self.parse_site_home, errback=self.errback, meta=meta, dont_filter=True
         )
         yield scrapy.Request(
-            urljoin(root, "/robots.txt"),
+            urljoin(site, "/robots.txt"),
             callback=self.parse_robots,
             errback=self.discovery_errback,
-            meta=meta,
+            meta={**meta, "handle_httpstatus_all": True},
         )
 
     def parse_site_home(self, response: Response) -> Iterator[scrapy.Request]:
-        feeds = feed_links(response.text, response.url) if hasattr(response, "text") else []
+        site = response.meta["twin_site"]
+        feeds = []
+        if isinstance(response, TextResponse):
+            feeds = feed_links(response.text, response.url)
         paths = self.settings.getlist("ARTICLE_FEED_PATHS")
-        for feed in feeds or [urljoin(response.url, p) for p in paths]:
-            yield self._discovery_request(feed, self.parse_feed_page, response.meta)
+        for feed in feeds or [urljoin(site, path.lstrip("/")) for path in paths]:
+            yield self._discovery_request(feed, self.parse_feed_page, site)
 
     def parse_robots(self, response: Response) -> Iterator[scrapy.Request]:
-        sitemaps = sitemaps_from_robots(response.text) if response.status == 200 else []
-        root = response.meta["twin_site"]
-        for sitemap in sitemaps or [urljoin(root, "/sitemap.xml")]:
-            yield self._discovery_request(sitemap, self.parse_sitemap_page, response.meta)
+        site = response.meta["twin_site"]
+        found = sitemaps_from_robots(response.text) if response.status == 200 else []
+        usual = dict.fromkeys([urljoin(site, "sitemap.xml"), urljoin(site, "/sitemap.xml")])
+        for sitemap in found or usual:
+            yield self._discovery_request(sitemap, self.parse_sitemap_page, site)
 
     def parse_feed_page(self, response: Response) -> Iterator[scrapy.Request]:
         state = self._sites[response.meta["twin_site"]]
@@ -127,7 +141,7 @@ class ArticleRoutes:
             yield from self._schedule(state, entry.url)
         max_pages = self.settings.getint("ARTICLE_MAX_FEED_PAGES")
         if feed.next_url and not state.full() and state.feed_pages < max_pages:
-            yield self._discovery_request(feed.next_url, self.parse_feed_page, response.meta)
+            yield self._discovery_request(feed.next_url, self.parse_feed_page, state.site)
 
     def parse_sitemap_page(self, response: Response) -> Iterator[scrapy.Request]:
         state = self._sites[response.meta["twin_site"]]
@@ -137,20 +151,20 @@ class ArticleRoutes:
             return
         for child in sitemap.sitemaps:
             if not state.full():
-                yield self._discovery_request(child, self.parse_sitemap_page, response.meta)
+                yield self._discovery_request(child, self.parse_sitemap_page, state.site)
         for url in sitemap.pages:
-            if domain_of(url) == domain_of(state.root) and urlsplit(url).path.strip("/"):
+            if state.covers(url):
                 yield from self._schedule(state, url)
 
     def discovery_errback(self, failure: Any) -> None:
         self.logger.debug("Discovery request failed: %s", failure.getErrorMessage())
 
-    def _discovery_request(self, url: str, callback: Any, meta: dict) -> scrapy.Request:
+    def _discovery_request(self, url: str, callback: Any, site: str) -> scrapy.Request:
         return scrapy.Request(
             url,
             callback=callback,
             errback=self.discovery_errback,
-            meta={"twin_site": meta["twin_site"]},
+            meta={"twin_site": site},
             priority=10,  # discovery before fetching: the limit keeps the newest posts
         )
 

@@ -16,7 +16,7 @@ from twisted.internet.error import (
 )
 from twisted.python.failure import Failure
 
-from twin_scraper.extract.encoding import decode_html
+from twin_scraper.extract.encoding import decode_html, looks_binary
 from twin_scraper.params import parse_params
 from twin_scraper.report import page_failed, page_skipped
 from twin_scraper.urls import canonicalize_url
@@ -48,9 +48,10 @@ class TwinSpider(scrapy.Spider):
     params_model: ClassVar[type[BaseModel]]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        passed = {k: v for k, v in kwargs.items() if k in self.params_model.model_fields}
-        self.params = parse_params(self.params_model, self.name, passed)
-        super().__init__(*args, **{k: v for k, v in kwargs.items() if k not in passed})
+        # Arguments starting with "_" are Scrapy's or Scrapyd's own (such as `_job`).
+        ours = {k: v for k, v in kwargs.items() if not k.startswith("_")}
+        self.params = parse_params(self.params_model, self.name, ours)
+        super().__init__(*args, **{k: v for k, v in kwargs.items() if k not in ours})
         self._skipped: set[str] = set()
 
     def report_arguments(self) -> dict[str, Any]:
@@ -84,6 +85,9 @@ class TwinSpider(scrapy.Spider):
         ):
             kind = content_type.split(";")[0].strip() or "unknown type"
             self.fail_page(response.url, "not HTML", f"not HTML ({kind})")
+            return None
+        if looks_binary(response.body):
+            self.fail_page(response.url, "not HTML", "binary data served as HTML")
             return None
         text, _ = decode_html(response.body, response.encoding)
         return text

@@ -17,7 +17,7 @@ import subprocess
 import sys
 import tempfile
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -165,6 +165,21 @@ def ensure_model(model_dir: str | Path, auto_fetch: bool = True) -> Path:
     return fetch_model(model_dir)
 
 
+def token_counter(path: Path) -> Callable[[Sequence[str]], list[int]]:
+    """Word pieces per text (no [CLS]/[SEP], no padding), with the model's tokenizer."""
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
+    tokenizer.no_truncation()
+    tokenizer.no_padding()
+
+    def count(texts: Sequence[str]) -> list[int]:
+        encodings = tokenizer.encode_batch(list(texts), add_special_tokens=False)
+        return [len(e.ids) for e in encodings]
+
+    return count
+
+
 class Embedder:
     """fastembed over the assembled model, plus its tokenizer for token-aware chunking."""
 
@@ -175,7 +190,6 @@ class Embedder:
     def __init__(self, path: Path, threads: int | None = None) -> None:
         from fastembed import TextEmbedding
         from fastembed.common.model_description import ModelSource, PoolingType
-        from tokenizers import Tokenizer
 
         if not any(m.get("model") == MODEL_NAME for m in TextEmbedding.list_supported_models()):
             TextEmbedding.add_custom_model(
@@ -189,15 +203,7 @@ class Embedder:
         self._model = TextEmbedding(
             model_name=MODEL_NAME, specific_model_path=str(path), threads=threads or None
         )
-        self.tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
-        self.tokenizer.no_truncation()
-        self.tokenizer.no_padding()
+        self.count_tokens = token_counter(path)
 
     def embed(self, texts: Sequence[str], batch_size: int = 64) -> list[list[float]]:
         return [v.tolist() for v in self._model.embed(list(texts), batch_size=batch_size)]
-
-    def count_tokens(self, texts: Sequence[str]) -> list[int]:
-        """Word pieces per text, without the [CLS]/[SEP] the model adds."""
-        return [
-            len(e.ids) for e in self.tokenizer.encode_batch(list(texts), add_special_tokens=False)
-        ]

@@ -82,6 +82,7 @@ class MongoStore:
             collection.create_index("content_hash")
             collection.create_index("embed.status")
             collection.create_index("author_id")
+        self.db.raw_pages.create_index("doc_id")
         self.db.users.create_index("full_name_key", unique=True)
         self.db.crawl_runs.create_index("started_at")
 
@@ -128,7 +129,7 @@ class MongoStore:
         for category, batch in by_category.items():
             self._upsert(self.db[category], batch)
         if raw:
-            self._upsert(self.db.raw_pages, raw)
+            self._write_raw(raw)
 
     def _upsert(self, collection: Any, batch: list[dict[str, Any]]) -> None:
         existing = {
@@ -149,6 +150,22 @@ class MongoStore:
                 [ReplaceOne({"_id": batch[i]["_id"]}, batch[i]) for i in sorted(conflicts)],
                 ordered=False,
             )
+
+    def _write_raw(self, raw: list[dict[str, Any]]) -> None:
+        """Insert the new raw pages, then delete the versions they supersede: a crash in
+        between leaves two versions, never none. (Inserts, not replaces: nx-27017 cannot
+        replace a document holding binary data.)"""
+        try:
+            self.db.raw_pages.insert_many(raw, ordered=False)
+        except BulkWriteError as exc:
+            if any(e.get("code") != 11000 for e in exc.details["writeErrors"]):
+                raise
+        self.db.raw_pages.delete_many(
+            {
+                "doc_id": {"$in": [r["doc_id"] for r in raw]},
+                "_id": {"$nin": [r["_id"] for r in raw]},
+            }
+        )
 
     def mark_embedded(self, done: Iterable[tuple[str, str, str, int]], model: str) -> None:
         """Record (category, id, content hash, chunks) as embedded with `model`; the hash
@@ -197,7 +214,7 @@ class MongoStore:
 
     def raw_page(self, doc_id: str) -> dict[str, Any] | None:
         """The stored raw page with its HTML decompressed, or None."""
-        raw = self.db.raw_pages.find_one({"_id": doc_id})
+        raw = next(self.db.raw_pages.find({"doc_id": doc_id}).sort("fetched_at", -1).limit(1), None)
         if raw is None:
             return None
         raw["html"] = zlib.decompress(raw.pop("html_z")).decode("utf-8")

@@ -1,0 +1,75 @@
+"""The quality gate's verdicts on real-looking walls and real articles."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from twin_scraper.documents import article_fields, looks_like_article, same_author
+from twin_scraper.items import Quality
+
+SITE = Path(__file__).parent / "site"
+
+
+def fields_of(path: str, status: int = 200) -> dict:
+    html = (SITE / path / "index.html").read_bytes().decode("utf-8", errors="replace")
+    return article_fields(html, f"http://127.0.0.1/{path}/", "Priya Raman", status)
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "quality"),
+    [
+        ("challenge", 503, Quality.CHALLENGE),
+        ("challenge", 200, Quality.CHALLENGE),
+        ("login", 200, Quality.LOGIN_WALL),
+        ("soft404", 200, Quality.ERROR_PAGE),
+        ("articles/code-heavy", 200, Quality.OK),
+        ("articles/plain-essay", 200, Quality.OK),
+        ("articles/german", 200, Quality.OK),
+    ],
+)
+def test_verdicts(path: str, status: int, quality: Quality) -> None:
+    fields = fields_of(path, status)
+    assert fields["quality"] == quality, fields["quality_reason"]
+    assert (fields["quality_reason"] is None) == (quality == Quality.OK)
+
+
+def test_empty_article_body_is_not_content() -> None:
+    fields = fields_of("empty")
+    assert fields["quality"] != Quality.OK or len(fields["content"].split()) < 40
+
+
+def test_an_article_about_walls_is_still_an_article() -> None:
+    words = " ".join(
+        ["Cloudflare shows 'Just a moment...' and asks you to verify you are human."] * 60
+    )
+    html = (
+        "<html><head><title>Why bots see challenges</title></head>"
+        f"<body><article><h1>Why</h1><p>{words}</p></article></body></html>"
+    )
+    fields = article_fields(html, "https://blog.example/posts/walls", "Ada Quill")
+    assert fields["quality"] == Quality.OK
+
+
+@pytest.mark.parametrize(
+    ("byline", "expected"),
+    [
+        ("Ada Quill", True),
+        ("By ADA QUILL", True),
+        ("Ada", True),
+        ("Ada Quill and Marcus Webb", True),
+        ("Marcus Webb", False),
+        ("Guest post by Marcus Webb", False),
+        (None, None),
+        ("", None),
+    ],
+)
+def test_same_author(byline: str | None, expected: bool | None) -> None:
+    assert same_author(byline, "Ada Quill") is expected
+
+
+def test_looks_like_article() -> None:
+    assert looks_like_article('<meta property="og:type" content="article">', "http://x/a", None)
+    assert not looks_like_article('<meta property="og:type" content="website">', "http://x/a", None)
+    assert not looks_like_article("<p>no markup</p>", "http://x/tag/python/", None)
