@@ -70,8 +70,14 @@ def test_shipped_example_seed_file_is_valid() -> None:
         ("author: Ada\nlinks: []", "`links` must be a non-empty list"),
         ("author: Ada\nlinks: [not-a-url, 'ftp://x.example/y']", "link 1: not an http(s) URL"),
         ("author: Ada\nlinks: [42]", "link 1: expected a URL or a mapping, got a int"),
-        ("author: Ada\nlinks: [{url: https://a.example/, site: https://a.example/}]", "exactly one"),
-        ("author: Ada\nlinks: [{site: https://a.example/, limit: 0}]", "`limit` must be a positive"),
+        (
+            "author: Ada\nlinks: [{url: https://a.example/, site: https://a.example/}]",
+            "exactly one",
+        ),
+        (
+            "author: Ada\nlinks: [{site: https://a.example/, limit: 0}]",
+            "`limit` must be a positive",
+        ),
         ("author: Ada\nlinks: [{site: https://a.example/, depth: 3}]", "unknown keys ['depth']"),
     ],
 )
@@ -89,7 +95,7 @@ def test_every_bad_link_is_listed_at_once() -> None:
 
 
 def test_file_problems(tmp_path: Path) -> None:
-    with pytest.raises(SeedFileError, match="seed file not found: .*missing.yaml"):
+    with pytest.raises(SeedFileError, match=r"seed file not found: .*missing\.yaml"):
         load_seed_file(tmp_path / "missing.yaml")
     with pytest.raises(SeedFileError, match="is a directory"):
         load_seed_file(tmp_path)
