@@ -21,13 +21,13 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.text import Text
 
 from twin_scraper.config import StoreConfig, project_settings
 from twin_scraper.indexer import Indexer
 from twin_scraper.items import Document
-from twin_scraper.report import render
+from twin_scraper.report import make_console, render
 from twin_scraper.seeds import SeedFileError, load_seed_file
 from twin_scraper.stores.embedded_mongo import server_status, stop_server
 from twin_scraper.stores.embedder import ModelMissing, fetch_model
@@ -43,8 +43,8 @@ mongo_app = typer.Typer(
 app.add_typer(model_app, name="model")
 app.add_typer(mongo_app, name="mongo")
 
-console = Console()
-err = Console(stderr=True)
+console = make_console()
+err = make_console(stderr=True)
 
 DEMO_AUTHOR = "Ada Quill"
 DEMO_QUERY = "how do I keep my starter alive for naturally leavened loaves"
@@ -57,7 +57,7 @@ def _config(data_dir: Path | None = None) -> StoreConfig:
 
 
 def _fail(message: str) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}")
+    err.print("[bold red]error:[/]", Text(message))
     return typer.Exit(code=1)
 
 

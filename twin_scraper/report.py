@@ -113,6 +113,15 @@ def drop_outcome(exception: BaseException) -> tuple[str, str | None]:
     return "failed", type(exception).__name__
 
 
+def make_console(stderr: bool = False) -> Console:
+    """A console that does not wrap or truncate when writing to a file or a pipe (logs,
+    Scrapyd job files, tests), where Rich would otherwise assume 80 columns."""
+    console = Console(stderr=stderr, soft_wrap=True)
+    if not console.is_terminal:
+        console.width = 120
+    return console
+
+
 def render(run: dict[str, Any], console: Console) -> None:
     """Print a stored run as a table: one row a domain, then the reasons of failures."""
     table = Table(title=f"Crawl report: {run.get('spider')} ({run.get('finish_reason')})")
@@ -217,7 +226,4 @@ class CrawlReportExtension:
             logger.error(
                 "Could not store the crawl report in MongoDB (%s); saved it to %s", exc, fallback
             )
-        console = Console(stderr=True)
-        if not console.is_terminal:
-            console.width = 120  # logs and Scrapyd job files: no narrow-column truncation
-        render(run, console)
+        render(run, make_console(stderr=True))
