@@ -254,7 +254,7 @@ async def test_seed_file_routes_links_and_reports_per_domain(
     assert domains["localhost"]["reasons"] == {"challenge": 1}
 
 
-@pytest.mark.parametrize("cause", ["qdrant_locked", "model_missing"])
+@pytest.mark.parametrize("cause", ["qdrant_locked", "qdrant_down", "model_missing"])
 @deferred_f_from_coro_f
 async def test_documents_stay_pending_when_embedding_is_impossible(
     cause: str,
@@ -271,6 +271,8 @@ async def test_documents_stay_pending_when_embedding_is_impossible(
     if cause == "qdrant_locked":
         store_config.qdrant_path.mkdir(parents=True, exist_ok=True)
         holder = QdrantClient(path=str(store_config.qdrant_path))
+    elif cause == "qdrant_down":
+        overrides["QDRANT_URL"] = "http://127.0.0.1:9"
     else:
         overrides["EMBED_MODEL_DIR"] = str(tmp_path / "no-model")
     try:
