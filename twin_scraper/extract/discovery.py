@@ -73,7 +73,8 @@ def parse_feed(body: bytes, url: str) -> Feed | None:
                 FeedEntry(
                     url=urljoin(url, link.strip()),
                     author=entry.get("author_detail", {}).get("name") or entry.get("author"),
-                    updated=entry.get("updated") or entry.get("published") or None,
+                    # `in`, not get(): feedparser warns when "updated" falls back to "published"
+                    updated=next((entry[k] for k in ("updated", "published") if k in entry), None),
                 )
             )
     next_href = _href(parsed.feed.get("links", []), "next")
