@@ -337,3 +337,23 @@ def test_bad_spider_arguments_fail_at_construction(kwargs: dict, message: str) -
     with pytest.raises(ArgumentError) as error:
         ArticleSpider(**kwargs)
     assert message in str(error.value)
+
+
+@deferred_f_from_coro_f
+async def test_a_page_without_byline_needs_the_author_argument(
+    settings: dict, mongo: MongoStore
+) -> None:
+    with SiteServer(TESTS_DIR / "site") as server:
+        server.routes["/anonymous/"] = Route(
+            b"<html><head><title>Notes</title></head><body><article><h1>Notes</h1><p>"
+            + b"Plain words about gardening and compost heaps in a small yard. " * 20
+            + b"</p></article></body></html>"
+        )
+        await run_spider("article", settings, url=server.url("/anonymous/"))
+        assert sum(mongo.count_documents().values()) == 0
+        (failure,) = mongo.latest_runs(1)[0]["domains"][0]["failures"]
+        assert failure["reason"] == "invalid item"
+        assert "no author: the page names none, so pass the author's full name" in failure["detail"]
+        await run_spider("article", settings, url=server.url("/anonymous/"), author="Ada Quill")
+        (doc,) = mongo.iter_documents()
+        assert doc["author_full_name"] == "Ada Quill" and doc["byline"] is None

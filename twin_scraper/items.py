@@ -61,7 +61,7 @@ class Document(BaseModel):
     category: Category
     url: str = Field(min_length=1, description="URL the content was fetched from")
     canonical_url: str = Field(min_length=1)
-    author_full_name: str = Field(min_length=1, description="whose corpus this belongs to")
+    author_full_name: str = Field(description="whose corpus this belongs to")
     byline: str | None = Field(default=None, description="author as printed on the page")
     title: str | None = None
     subtitle: str | None = None
@@ -87,7 +87,7 @@ class Document(BaseModel):
     def _name_words(cls, value: str) -> str:
         name = " ".join(value.split())
         if not name:
-            raise ValueError("author name is blank")
+            raise ValueError("no author: the page names none, so pass the author's full name")
         return name
 
     @property

@@ -15,7 +15,8 @@ from twin_scraper.pipelines import Invalid
 def describe(error: ValidationError) -> str:
     """`field: message` for each problem, short enough for a log line and the report."""
     return "; ".join(
-        f"{'.'.join(map(str, e['loc'])) or 'item'}: {e['msg']}" for e in error.errors()[:5]
+        f"{'.'.join(map(str, e['loc'])) or 'item'}: {e['msg'].removeprefix('Value error, ')}"
+        for e in error.errors()[:5]
     )
 
 
