@@ -47,7 +47,9 @@ RETRY_TIMES = 2
 DOWNLOAD_MAXSIZE = _env_int("TWIN_MAX_PAGE_BYTES", 10 * 1024 * 1024)
 DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
 REDIRECT_MAX_TIMES = 10
+# No code-execution consoles in a process that may hold credentials.
 TELNETCONSOLE_ENABLED = False
+REMOTE_CONTROL_ENABLED = False
 
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 FEED_EXPORT_ENCODING = "utf-8"

@@ -24,13 +24,10 @@ logger = logging.getLogger(__name__)
 
 
 class EmbedPipeline:
-    def __init__(
-        self, resources: CrawlResources, batch_docs: int, stats: Any, max_wait: float = 2.0
-    ) -> None:
+    def __init__(self, resources: CrawlResources, batch_docs: int, stats: Any) -> None:
         self.resources = resources
         self.config: StoreConfig = resources.config
         self.batch_docs = batch_docs
-        self.max_wait = max_wait
         self.stats = stats
         self.indexer: Indexer | None = None
 
@@ -61,7 +58,7 @@ class EmbedPipeline:
             self.config.chunk_overlap,
         )
         self.writer: BatchWriter[dict[str, Any]] = BatchWriter(
-            self._embed, self.batch_docs, self.max_wait, "embed"
+            self._embed, self.batch_docs, "embed"
         )
 
     async def process_item(self, item: Document) -> Document:

@@ -28,11 +28,9 @@ class MongoPipeline:
         open_store: Callable[[], MongoStore],
         batch_size: int,
         stats: Any,
-        max_wait: float = 1.0,
     ) -> None:
         self.open_store = open_store
         self.batch_size = batch_size
-        self.max_wait = max_wait
         self.stats = stats
         self.user_ids: dict[str, str] = {}
 
@@ -46,9 +44,7 @@ class MongoPipeline:
 
     def open_spider(self) -> None:
         self.store = self.open_store()
-        self.writer: BatchWriter[Entry] = BatchWriter(
-            self._write, self.batch_size, self.max_wait, "mongo"
-        )
+        self.writer: BatchWriter[Entry] = BatchWriter(self._write, self.batch_size, "mongo")
 
     async def process_item(self, item: Document) -> Document:
         record = item.record()
