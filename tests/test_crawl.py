@@ -14,6 +14,7 @@ from scrapy.utils.defer import deferred_f_from_coro_f
 from tests.conftest import TESTS_DIR, run_spider
 from twin_scraper.config import StoreConfig
 from twin_scraper.demo.server import Route, SiteServer
+from twin_scraper.extract.markdown import markdown_to_text
 from twin_scraper.stores.embedder import MODEL_NAME
 from twin_scraper.stores.mongo import MongoStore
 from twin_scraper.stores.qdrant import collection_name
@@ -67,7 +68,9 @@ async def test_articles_are_stored_extracted_and_embedded(
         # provenance
         assert doc["platform"] == "article" and doc["category"] == "articles"
         assert doc["extractor"] == "article" and doc["extractor_version"]
-        assert doc["fetched_at"] and doc["word_count"] == len(doc["content"].split())
+        assert doc["fetched_at"] and doc["word_count"] == len(
+            markdown_to_text(doc["content"]).split()
+        )
         assert doc["truncated"] is False and doc["embed"]["status"] == "done"
         raw = mongo.raw_page(doc["_id"])
         assert raw is not None and expected["title"].split()[0] in raw["html"]

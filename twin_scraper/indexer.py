@@ -13,6 +13,7 @@ from typing import Any
 from qdrant_client import models
 
 from twin_scraper.chunking import chunk_text
+from twin_scraper.extract.markdown import markdown_to_text
 from twin_scraper.stores.embedder import Embedder
 from twin_scraper.stores.qdrant import QdrantStore, point_id
 
@@ -55,7 +56,10 @@ class Indexer:
             title = record.get("title") or ""
             published = record.get("published_at")
             for index, chunk in enumerate(chunks):
-                texts.append(f"{title}\n\n{chunk}" if title else chunk)
+                # The vector sees the words (and the title for context), not link URLs or
+                # Markdown marks; the payload keeps the Markdown.
+                plain = markdown_to_text(chunk)
+                texts.append(f"{title}\n\n{plain}" if title else plain)
                 payloads.append(
                     {
                         "doc_id": record["_id"],

@@ -14,6 +14,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from twin_scraper.extract.markdown import markdown_to_text
+
 #: Namespace for deterministic document ids: the same canonical URL always gives the same id,
 #: so a re-run, a resumed job or a second process never creates a second copy.
 DOCUMENT_NAMESPACE = uuid.UUID("6f1c3b0e-6a53-4b9e-9a57-1f3d1c2b7e10")
@@ -96,7 +98,8 @@ class Document(BaseModel):
 
     @property
     def word_count(self) -> int:
-        return len(self.content.split())
+        """Words of the text itself: no Markdown marks, link URLs or image references."""
+        return len(markdown_to_text(self.content).split())
 
     @property
     def content_hash(self) -> str:

@@ -444,7 +444,8 @@ def _render_blocks(parts: list, tight_lists: bool = False) -> str:
 
 
 def markdown_to_text(markdown: str) -> str:
-    """Plain text of our Markdown (link text kept, URLs and images dropped): for word counts."""
+    """Plain text of our Markdown (link text kept, URLs and images dropped): for word
+    counts, for what the embedding model reads, and for scoring extraction."""
     out: list[str] = []
     fence = ""
     for line in markdown.split("\n"):
