@@ -21,10 +21,12 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
 from twin_scraper.config import StoreConfig, project_settings
+from twin_scraper.extract.markdown import markdown_to_text
 from twin_scraper.indexer import Indexer
 from twin_scraper.items import Document
 from twin_scraper.report import make_console, render
@@ -176,16 +178,19 @@ def _search(
 
 
 def _print_results(query: str, results: list[dict[str, Any]]) -> None:
+    """Results as text: page content is escaped, so brackets in it are never Rich markup."""
     if not results:
-        console.print(f"No results for {query!r}: is anything embedded yet? (`twin embed`)")
-        return
-    console.print(f"[bold]Results for[/] {query!r}:")
-    for rank, result in enumerate(results, 1):
-        snippet = " ".join(result.get("text", "").split())[:220]
         console.print(
-            f"{rank}. [bold]{result.get('title') or '(untitled)'}[/]  score {result['score']:.3f}"
+            f"No results for {escape(repr(query))}: is anything embedded yet? (`twin embed`)"
         )
-        console.print(f"   {result.get('url')}  ({result.get('author')}, {result.get('platform')})")
+        return
+    console.print(f"[bold]Results for[/] {escape(repr(query))}:")
+    for rank, result in enumerate(results, 1):
+        title = escape(result.get("title") or "(untitled)")
+        snippet = escape(" ".join(markdown_to_text(result.get("text", "")).split())[:220])
+        where = escape(f"{result.get('url')}  ({result.get('author')}, {result.get('platform')})")
+        console.print(f"{rank}. [bold]{title}[/]  score {result['score']:.3f}")
+        console.print(f"   {where}")
         console.print(f"   [dim]{snippet}…[/]")
 
 
