@@ -1,4 +1,7 @@
-"""Validation: every item becomes a `Document`, or is dropped with the reason."""
+"""Validation: every item becomes a validated `Document`, or is dropped with the reason.
+
+Spiders may yield a `Document` built without validation (`model_construct`) or any other
+item type; either way its fields are read through itemadapter and checked here."""
 
 from __future__ import annotations
 
@@ -29,8 +32,6 @@ class ValidatePipeline:
         return cls(crawler.stats)
 
     def process_item(self, item: Any) -> Document:
-        if isinstance(item, Document):
-            return item
         data = ItemAdapter(item).asdict()
         try:
             return Document.model_validate(data)

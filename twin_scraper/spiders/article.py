@@ -25,6 +25,7 @@ from twin_scraper.extract.discovery import (
     parse_sitemap,
     sitemaps_from_robots,
 )
+from twin_scraper.items import Document
 from twin_scraper.params import ArticleParams
 from twin_scraper.seeds import LinkKind, SeedLink
 from twin_scraper.spiders.base import TwinSpider
@@ -76,7 +77,7 @@ class ArticleRoutes:
             meta={"handle_httpstatus_all": True, "twin_discovered": discovered},
         )
 
-    def parse_article(self, response: Response) -> Iterator[dict[str, Any]]:
+    def parse_article(self, response: Response) -> Iterator[Document]:
         if response.status >= 400 and response.status not in (401, 403, 429, 503):
             self.fail_page(response.url, f"HTTP {response.status}")
             return
@@ -91,7 +92,8 @@ class ArticleRoutes:
             if self.author and same_author(fields["byline"], self.author) is False:
                 self.skip_page(response.url, f"written by {fields['byline']}, not {self.author}")
                 return
-        yield fields
+        # Built unvalidated: the validate pipeline checks it and drops it with the reason.
+        yield Document.model_construct(**fields)
 
     # --- discovery ------------------------------------------------------------------
     def site_requests(self, url: str, limit: int | None) -> Iterator[scrapy.Request]:
