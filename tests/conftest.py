@@ -100,10 +100,14 @@ async def run_spider(spider: str, settings: dict[str, Any], **kwargs: Any) -> Cr
     """Run a spider through Scrapy's engine with the project's settings plus `settings`."""
     crawler = Crawler(SPIDERS[spider], project_settings(settings))
     result = CrawlResult(crawler)
-    crawler.signals.connect(lambda item: result.items.append(item), signal=signals.item_scraped)
+    # Strong references: Scrapy holds signal receivers weakly, and a lambda would vanish.
+    crawler.signals.connect(
+        lambda item: result.items.append(item), signal=signals.item_scraped, weak=False
+    )
     crawler.signals.connect(
         lambda item, exception: result.dropped.append((item, exception)),
         signal=signals.item_dropped,
+        weak=False,
     )
     await crawler.crawl_async(**kwargs)
     return result

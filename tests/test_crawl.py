@@ -53,6 +53,7 @@ async def test_articles_are_stored_extracted_and_embedded(
 ) -> None:
     result = await run_spider("article", settings, url=",".join(article_urls(site)))
     assert result.stats["finish_reason"] == "finished"
+    assert len(result.items) == len(ARTICLES) and result.dropped == []
     docs = stored(mongo)
     assert len(docs) == len(ARTICLES)
     for expected in ARTICLES:
@@ -360,3 +361,26 @@ async def test_a_page_without_byline_needs_the_author_argument(
         await run_spider("article", settings, url=server.url("/anonymous/"), author="Ada Quill")
         (doc,) = mongo.iter_documents()
         assert doc["author_full_name"] == "Ada Quill" and doc["byline"] is None
+
+
+@deferred_f_from_coro_f
+async def test_same_content_under_two_urls_is_stored_once_across_runs(
+    settings: dict, mongo: MongoStore
+) -> None:
+    body = (
+        b"<html><head><title>Compost</title></head><body><article><h1>Compost</h1><p>"
+        + b"Plain words about gardening and compost heaps in a small yard. " * 20
+        + b"</p></article></body></html>"
+    )
+    with SiteServer(TESTS_DIR / "site") as server:
+        for path in ("/a/", "/print/a/", "/mirror/a/"):
+            server.routes[path] = Route(body)
+        first = await run_spider(
+            "article", settings, url=f"{server.url('/a/')},{server.url('/print/a/')}", author="Ada"
+        )
+        assert len(first.items) == 1 and first.stats["twin/items/duplicate"] == 1
+        second = await run_spider("article", settings, url=server.url("/mirror/a/"), author="Ada")
+        assert second.items == [] and second.stats["twin/items/duplicate"] == 1
+    (doc,) = mongo.iter_documents()
+    assert doc["url"] in {server.url("/a/"), server.url("/print/a/")}
+    assert mongo.latest_runs(1)[0]["totals"]["duplicate"] == 1
