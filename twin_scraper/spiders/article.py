@@ -100,8 +100,7 @@ class ArticleRoutes:
         """Discover a site's posts: feeds announced by (or guessed under) its home page,
         sitemaps named in robots.txt or found at the usual places."""
         site = url if url.endswith("/") else url + "/"
-        self._sites.setdefault(site, SiteState(site, limit))
-        meta = {"twin_site": site}
+        meta = {"twin_site": site, "twin_limit": limit}
         yield scrapy.Request(
             url, callback=self.parse_site_home, errback=self.errback, meta=meta, dont_filter=True
         )
@@ -113,23 +112,23 @@ class ArticleRoutes:
         )
 
     def parse_site_home(self, response: Response) -> Iterator[scrapy.Request]:
-        site = response.meta["twin_site"]
+        state = self._site(response)
         feeds = []
         if isinstance(response, TextResponse):
             feeds = feed_links(response.text, response.url)
         paths = self.settings.getlist("ARTICLE_FEED_PATHS")
-        for feed in feeds or [urljoin(site, path.lstrip("/")) for path in paths]:
-            yield self._discovery_request(feed, self.parse_feed_page, site)
+        for feed in feeds or [urljoin(state.site, path.lstrip("/")) for path in paths]:
+            yield self._discovery_request(feed, self.parse_feed_page, state)
 
     def parse_robots(self, response: Response) -> Iterator[scrapy.Request]:
-        site = response.meta["twin_site"]
+        state = self._site(response)
         found = sitemaps_from_robots(response.text) if response.status == 200 else []
-        usual = dict.fromkeys([urljoin(site, "sitemap.xml"), urljoin(site, "/sitemap.xml")])
-        for sitemap in found or usual:
-            yield self._discovery_request(sitemap, self.parse_sitemap_page, site)
+        usual = [urljoin(state.site, "sitemap.xml"), urljoin(state.site, "/sitemap.xml")]
+        for sitemap in found or dict.fromkeys(usual):
+            yield self._discovery_request(sitemap, self.parse_sitemap_page, state)
 
     def parse_feed_page(self, response: Response) -> Iterator[scrapy.Request]:
-        state = self._sites[response.meta["twin_site"]]
+        state = self._site(response)
         feed = parse_feed(response.body, response.url)
         if feed is None:
             self.logger.debug("Not a feed: %s", response.url)
@@ -143,17 +142,17 @@ class ArticleRoutes:
             yield from self._schedule(state, entry.url)
         max_pages = self.settings.getint("ARTICLE_MAX_FEED_PAGES")
         if feed.next_url and not state.full() and state.feed_pages < max_pages:
-            yield self._discovery_request(feed.next_url, self.parse_feed_page, state.site)
+            yield self._discovery_request(feed.next_url, self.parse_feed_page, state)
 
     def parse_sitemap_page(self, response: Response) -> Iterator[scrapy.Request]:
-        state = self._sites[response.meta["twin_site"]]
+        state = self._site(response)
         sitemap = parse_sitemap(response.body)
         if sitemap is None:
             self.logger.debug("Not a sitemap: %s", response.url)
             return
         for child in sitemap.sitemaps:
             if not state.full():
-                yield self._discovery_request(child, self.parse_sitemap_page, state.site)
+                yield self._discovery_request(child, self.parse_sitemap_page, state)
         for url in sitemap.pages:
             if state.covers(url):
                 yield from self._schedule(state, url)
@@ -161,12 +160,20 @@ class ArticleRoutes:
     def discovery_errback(self, failure: Any) -> None:
         self.logger.debug("Discovery request failed: %s", failure.getErrorMessage())
 
-    def _discovery_request(self, url: str, callback: Any, site: str) -> scrapy.Request:
+    def _site(self, response: Response) -> SiteState:
+        """The site's discovery state; made again from the request's meta after a resume
+        from a job directory, where only requests survive."""
+        site = response.meta["twin_site"]
+        if site not in self._sites:
+            self._sites[site] = SiteState(site, response.meta.get("twin_limit"))
+        return self._sites[site]
+
+    def _discovery_request(self, url: str, callback: Any, state: SiteState) -> scrapy.Request:
         return scrapy.Request(
             url,
             callback=callback,
             errback=self.discovery_errback,
-            meta={"twin_site": site},
+            meta={"twin_site": state.site, "twin_limit": state.limit},
             priority=10,  # discovery before fetching: the limit keeps the newest posts
         )
 
