@@ -384,3 +384,51 @@ async def test_same_content_under_two_urls_is_stored_once_across_runs(
     (doc,) = mongo.iter_documents()
     assert doc["url"] in {server.url("/a/"), server.url("/print/a/")}
     assert mongo.latest_runs(1)[0]["totals"]["duplicate"] == 1
+
+
+def post_fetches(server: SiteServer, before: dict[str, int]) -> dict[str, int]:
+    return {
+        path: count - before.get(path, 0)
+        for path, count in server.hits.items()
+        if path.startswith("/posts/") and count > before.get(path, 0)
+    }
+
+
+@deferred_f_from_coro_f
+async def test_recrawl_fetches_only_posts_whose_listing_changed(
+    demo_site: SiteServer, settings: dict, mongo: MongoStore, store_config: StoreConfig
+) -> None:
+    await run_spider("article", settings, site=demo_site.url("/"), author="Ada Quill")
+    stored_before = stored(mongo)
+    points_before = len(qdrant_points(store_config))
+    hits = dict(demo_site.hits)
+
+    again = await run_spider("article", settings, site=demo_site.url("/"), author="Ada Quill")
+    # Only the guest post is fetched again (to learn it is still someone else's).
+    assert set(post_fetches(demo_site, hits)) == {"/posts/mechanical-keyboards-review/"}
+    assert again.stats["twin/pages/unchanged_listed"] == 7
+    assert "twin/mongo/written" not in again.stats
+    assert stored(mongo) == stored_before
+    assert len(qdrant_points(store_config)) == points_before
+    assert mongo.latest_runs(1)[0]["totals"]["unchanged"] == 7
+
+    # A post edited, and its sitemap entry and feed item say so: only it is fetched.
+    post, sitemap = "/posts/postgres-indexes/", "/sitemap-posts.xml"
+    page, listing = demo_site._resolve(post), demo_site._resolve(sitemap)
+    assert page is not None and listing is not None
+    edited = b"<p>Update: PostgreSQL 17 made this faster still.</p></article>"
+    demo_site.routes[post] = Route(page.body.replace(b"</article>", edited, 1))
+    demo_site.routes[sitemap] = Route(
+        listing.body.replace(b"<lastmod>2025-03-", b"<lastmod>2026-11-", 1),
+        content_type=listing.content_type,
+    )
+    hits = dict(demo_site.hits)
+    try:
+        third = await run_spider("article", settings, site=demo_site.url("/"), author="Ada Quill")
+    finally:
+        del demo_site.routes[post], demo_site.routes[sitemap]
+    assert set(post_fetches(demo_site, hits)) == {post, "/posts/mechanical-keyboards-review/"}
+    assert third.stats["twin/items/updated"] == 1
+    doc = stored(mongo)[canonicalize_url(demo_site.url(post))]
+    assert "PostgreSQL 17 made this faster still" in doc["content"]
+    assert doc["listed_updated_at"].year == 2026

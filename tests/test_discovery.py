@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import gzip
+import itertools
+from datetime import UTC, datetime
 from pathlib import Path
 
 from twin_scraper.extract.discovery import (
     feed_links,
+    listing_date,
     parse_feed,
     parse_sitemap,
     sitemaps_from_robots,
@@ -27,6 +30,7 @@ def test_rss_feed_with_next_page_and_authors() -> None:
     assert feed.next_url == "http://127.0.0.1:9/feed/page/2.xml"
     assert all(e.url.startswith("http://127.0.0.1:9/posts/") for e in feed.entries)
     assert "Marcus Webb" in {e.author for e in feed.entries}
+    assert all(e.updated and e.updated.tzinfo == UTC for e in feed.entries)
     last = parse_feed(read(DEMO / "feed" / "page" / "2.xml"), "http://127.0.0.1:9/feed/page/2.xml")
     assert last is not None and last.next_url is None and len(last.entries) == 3
 
@@ -60,7 +64,10 @@ def test_sitemap_index_and_urlset_newest_first() -> None:
     ]
     posts = parse_sitemap(read(DEMO / "sitemap-posts.xml"))
     assert posts is not None and len(posts.pages) == 8
-    assert posts.pages[0].endswith("/posts/rooftop-beekeeping/")  # newest lastmod first
+    newest = posts.pages[0]  # newest lastmod first
+    assert newest.url.endswith("/posts/rooftop-beekeeping/")
+    assert newest.updated is not None and newest.updated.tzinfo is not None
+    assert all(a.updated >= b.updated for a, b in itertools.pairwise(posts.pages))
 
 
 def test_gzipped_sitemap_and_not_a_sitemap() -> None:
@@ -85,7 +92,7 @@ def test_entity_expansion_bomb_is_not_expanded() -> None:
         b"<url><loc>http://x/&lol9;</loc></url></urlset>"
     )
     sitemap = parse_sitemap(bomb)
-    assert sitemap is None or all(len(p) < 1000 for p in sitemap.pages)
+    assert sitemap is None or all(len(p.url) < 1000 for p in sitemap.pages)
 
 
 def test_feed_links_and_robots() -> None:
@@ -94,3 +101,10 @@ def test_feed_links_and_robots() -> None:
     assert feed_links("", "http://x/") == []
     robots = "User-agent: *\nAllow: /\nSitemap: http://x/sitemap.xml\nsitemap:http://x/b.xml\n"
     assert sitemaps_from_robots(robots) == ["http://x/sitemap.xml", "http://x/b.xml"]
+
+
+def test_listing_dates_normalise_to_utc_seconds() -> None:
+    assert listing_date("2025-03-08T18:05:00.123+01:00") == datetime(2025, 3, 8, 17, 5, tzinfo=UTC)
+    assert listing_date("2025-03-08") == datetime(2025, 3, 8, tzinfo=UTC)
+    assert listing_date("2025-03-08T18:05:00Z") == datetime(2025, 3, 8, 18, 5, tzinfo=UTC)
+    assert listing_date("yesterday") is None and listing_date(None) is None

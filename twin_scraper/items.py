@@ -72,6 +72,11 @@ class Document(BaseModel):
     published_at: datetime | None = None
     updated_at: datetime | None = None
     fetched_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    listed_updated_at: datetime | None = Field(
+        default=None,
+        description="last change as the site's feed or sitemap gave it: a re-crawl that "
+        "finds the same date skips the page without fetching it",
+    )
     extractor: str = Field(min_length=1)
     extractor_version: str = Field(min_length=1)
     truncated: bool = False

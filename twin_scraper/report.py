@@ -30,6 +30,8 @@ logger = logging.getLogger(__name__)
 page_failed = object()
 #: Sent by spiders: a page was left out on purpose (`url`, `reason`), e.g. another author's.
 page_skipped = object()
+#: Sent by spiders: a page not fetched because its listing says it has not changed (`url`).
+page_unchanged = object()
 
 SUCCEEDED = ("new", "updated", "unchanged")
 MAX_FAILURES_LISTED = 200
@@ -175,6 +177,7 @@ class CrawlReportExtension:
             (self.item_error, signals.item_error),
             (self.page_failed, page_failed),
             (self.page_skipped, page_skipped),
+            (self.page_unchanged, page_unchanged),
             (self.spider_closed, signals.spider_closed),
         ):
             crawler.signals.connect(handler, signal=signal)
@@ -200,6 +203,9 @@ class CrawlReportExtension:
 
     def page_skipped(self, url: str, reason: str) -> None:
         self.report.record(url, "skipped", reason)
+
+    def page_unchanged(self, url: str) -> None:
+        self.report.record(url, "unchanged")
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
         stats = self.crawler.stats

@@ -9,7 +9,7 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 
 from twin_scraper.config import StoreConfig
-from twin_scraper.stores.mongo import MongoStore
+from twin_scraper.stores.mongo import KnownDocument, MongoStore
 
 
 class CrawlResources:
@@ -28,6 +28,12 @@ class CrawlResources:
     @cached_property
     def mongo(self) -> MongoStore:
         return self.config.open_mongo()
+
+    @cached_property
+    def known(self) -> dict[str, KnownDocument]:
+        """What is stored, by canonical URL, loaded once per crawl: deduplication and
+        discovery (to skip pages listed as unchanged) share it."""
+        return self.mongo.known_documents()
 
     def close(self) -> None:
         if "mongo" in self.__dict__:

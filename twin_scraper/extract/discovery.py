@@ -6,7 +6,9 @@ from __future__ import annotations
 import gzip
 import io
 import re
+import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import feedparser
@@ -27,7 +29,7 @@ _ROBOTS_SITEMAP = re.compile(r"^\s*sitemap\s*:\s*(\S+)", re.IGNORECASE | re.MULT
 class FeedEntry:
     url: str
     author: str | None
-    updated: str | None
+    updated: datetime | None  # when the feed says the post last changed
 
 
 @dataclass(frozen=True)
@@ -37,9 +39,31 @@ class Feed:
 
 
 @dataclass(frozen=True)
+class Listed:
+    url: str
+    updated: datetime | None  # the sitemap's <lastmod>
+
+
+@dataclass(frozen=True)
 class Sitemap:
     sitemaps: list[str]  # child sitemaps of an index
-    pages: list[str]  # page URLs, newest first when lastmod is given
+    pages: list[Listed]  # newest first when lastmod is given
+
+
+def listing_date(value: str | time.struct_time | None) -> datetime | None:
+    """A feed or sitemap date as UTC, to the second (what MongoDB gives back compares equal)."""
+    if value is None:
+        return None
+    try:
+        if isinstance(value, time.struct_time):
+            parsed = datetime(*value[:6], tzinfo=UTC)
+        else:
+            parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except (ValueError, TypeError, OverflowError):
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC).replace(microsecond=0)
 
 
 def feed_links(html: str, base_url: str) -> list[str]:
@@ -73,8 +97,7 @@ def parse_feed(body: bytes, url: str) -> Feed | None:
                 FeedEntry(
                     url=urljoin(url, link.strip()),
                     author=entry.get("author_detail", {}).get("name") or entry.get("author"),
-                    # `in`, not get(): feedparser warns when "updated" falls back to "published"
-                    updated=next((entry[k] for k in ("updated", "published") if k in entry), None),
+                    updated=listing_date(_entry_date(entry)),
                 )
             )
     next_href = _href(parsed.feed.get("links", []), "next")
@@ -82,6 +105,11 @@ def parse_feed(body: bytes, url: str) -> Feed | None:
     if next_url is None and entries and "wordpress" in (parsed.feed.get("generator") or "").lower():
         next_url = _next_wordpress_page(url)
     return Feed(entries, next_url)
+
+
+def _entry_date(entry: dict) -> time.struct_time | None:
+    # `in`, not get(): feedparser warns when "updated" falls back to "published"
+    return next((entry[k] for k in ("updated_parsed", "published_parsed") if k in entry), None)
 
 
 def _href(links: list[dict], rel: str) -> str | None:
@@ -112,7 +140,7 @@ def parse_sitemap(body: bytes) -> Sitemap | None:
     kind = etree.QName(root).localname.lower()
     if kind not in {"sitemapindex", "urlset"}:
         return None
-    entries: list[tuple[str, str]] = []
+    entries: list[tuple[str, str]] = []  # (loc, lastmod as written)
     for element in root:
         if not isinstance(element.tag, str):
             continue
@@ -129,8 +157,12 @@ def parse_sitemap(body: bytes) -> Sitemap | None:
             entries.append((loc, lastmod or ""))
     if kind == "sitemapindex":
         return Sitemap(sitemaps=[loc for loc, _ in entries], pages=[])
-    entries.sort(key=lambda e: e[1], reverse=True)
-    return Sitemap(sitemaps=[], pages=[loc for loc, _ in entries])
+    pages = sorted(
+        (Listed(loc, listing_date(lastmod or None)) for loc, lastmod in entries),
+        key=lambda p: p.updated or datetime.min.replace(tzinfo=UTC),
+        reverse=True,
+    )
+    return Sitemap(sitemaps=[], pages=pages)
 
 
 def sitemaps_from_robots(text: str) -> list[str]:

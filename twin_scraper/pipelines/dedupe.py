@@ -8,6 +8,7 @@ to replace its document and vectors.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from scrapy.crawler import Crawler
@@ -19,8 +20,14 @@ from twin_scraper.stores.mongo import KnownDocument
 
 
 class DedupePipeline:
-    def __init__(self, load_known: Callable[[], dict[str, KnownDocument]], stats: Any) -> None:
+    def __init__(
+        self,
+        load_known: Callable[[], dict[str, KnownDocument]],
+        record_listing: Callable[[KnownDocument, datetime], None],
+        stats: Any,
+    ) -> None:
         self.load_known = load_known
+        self.record_listing = record_listing
         self.stats = stats
         self.known: dict[str, KnownDocument] = {}
         self.url_by_hash: dict[str, str] = {}
@@ -28,7 +35,12 @@ class DedupePipeline:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> DedupePipeline:
-        return cls(lambda: CrawlResources.of(crawler).mongo.known_documents(), crawler.stats)
+        resources = CrawlResources.of(crawler)
+        return cls(
+            lambda: resources.known,
+            lambda known, listed: resources.mongo.record_listing(known, listed),
+            crawler.stats,
+        )
 
     def open_spider(self) -> None:
         self.known = self.load_known()
@@ -42,6 +54,10 @@ class DedupePipeline:
         self.seen.add(url)
         known = self.known.get(url)
         if known is not None and known.content_hash == item.content_hash:
+            listed = item.listed_updated_at
+            last = known.listed_updated_at
+            if listed is not None and (last is None or listed > last):
+                self.record_listing(known, listed)  # so the next crawl need not fetch it
             self.stats.inc_value("twin/items/unchanged")
             raise Unchanged(f"unchanged since the last crawl: {url}")
         digest = item.content_hash

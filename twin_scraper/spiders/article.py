@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -27,6 +28,7 @@ from twin_scraper.extract.discovery import (
 )
 from twin_scraper.items import Document
 from twin_scraper.params import ArticleParams
+from twin_scraper.resources import CrawlResources
 from twin_scraper.seeds import LinkKind, SeedLink
 from twin_scraper.spiders.base import TwinSpider
 from twin_scraper.urls import canonicalize_url, domain_of
@@ -40,6 +42,7 @@ class SiteState:
     limit: int | None
     scheduled: set[str] = field(default_factory=set)
     excluded: set[str] = field(default_factory=set)
+    listed: dict[str, datetime] = field(default_factory=dict)  # latest listing date by URL
     feed_pages: int = 0
 
     def full(self) -> bool:
@@ -68,14 +71,14 @@ class ArticleRoutes:
         else:
             yield self.article_request(link.url)
 
-    def article_request(self, url: str, discovered: bool = False) -> scrapy.Request:
-        return scrapy.Request(
-            url,
-            callback=self.parse_article,
-            errback=self.errback,
-            # Challenge and login walls often come as 403/503: judge them by their content.
-            meta={"handle_httpstatus_all": True, "twin_discovered": discovered},
-        )
+    def article_request(self, url: str, site: SiteState | None = None) -> scrapy.Request:
+        """A page to extract; `site` when discovery found it (then it must prove to be a
+        post by the author)."""
+        # Challenge and login walls often come as 403/503: judge them by their content.
+        meta: dict[str, Any] = {"handle_httpstatus_all": True}
+        if site is not None:
+            meta.update(twin_site=site.site, twin_limit=site.limit, twin_key=canonicalize_url(url))
+        return scrapy.Request(url, callback=self.parse_article, errback=self.errback, meta=meta)
 
     def parse_article(self, response: Response) -> Iterator[Document]:
         if response.status >= 400 and response.status not in (401, 403, 429, 503):
@@ -85,7 +88,9 @@ class ArticleRoutes:
         if html is None:
             return
         fields = article_fields(html, response.url, self.author, response.status)
-        if response.meta.get("twin_discovered"):
+        if "twin_site" in response.meta:
+            # The latest date any feed or sitemap gave it, by now.
+            fields["listed_updated_at"] = self._site(response).listed.get(response.meta["twin_key"])
             if not looks_like_article(html, response.url, fields["published_at"]):
                 self.skip_page(response.url, "not an article (no date or article markup)")
                 return
@@ -139,7 +144,7 @@ class ArticleRoutes:
                 state.excluded.add(canonicalize_url(entry.url))
                 self.skip_page(entry.url, f"written by {entry.author}, not {self.author}")
                 continue
-            yield from self._schedule(state, entry.url)
+            yield from self._schedule(state, entry.url, entry.updated)
         max_pages = self.settings.getint("ARTICLE_MAX_FEED_PAGES")
         if feed.next_url and not state.full() and state.feed_pages < max_pages:
             yield self._discovery_request(feed.next_url, self.parse_feed_page, state)
@@ -153,9 +158,9 @@ class ArticleRoutes:
         for child in sitemap.sitemaps:
             if not state.full():
                 yield self._discovery_request(child, self.parse_sitemap_page, state)
-        for url in sitemap.pages:
-            if state.covers(url):
-                yield from self._schedule(state, url)
+        for page in sitemap.pages:
+            if state.covers(page.url):
+                yield from self._schedule(state, page.url, page.updated)
 
     def discovery_errback(self, failure: Any) -> None:
         self.logger.debug("Discovery request failed: %s", failure.getErrorMessage())
@@ -177,12 +182,23 @@ class ArticleRoutes:
             priority=10,  # discovery before fetching: the limit keeps the newest posts
         )
 
-    def _schedule(self, state: SiteState, url: str) -> Iterable[scrapy.Request]:
+    def _schedule(
+        self, state: SiteState, url: str, listed: datetime | None
+    ) -> Iterable[scrapy.Request]:
         key = canonicalize_url(url)
+        previous = state.listed.get(key)
+        if listed is not None and (previous is None or listed > previous):
+            state.listed[key] = listed
         if key in state.scheduled or key in state.excluded or state.full():
             return
         state.scheduled.add(key)
-        yield self.article_request(url, discovered=True)
+        if listed and self.settings.getbool("ARTICLE_TRUST_LISTING_DATES"):
+            known = CrawlResources.of(self.crawler).known.get(key)
+            last = known.listed_updated_at if known else None
+            if last is not None and listed <= last:
+                self.unchanged_page(url)
+                return
+        yield self.article_request(url, site=state)
 
 
 class ArticleSpider(ArticleRoutes, TwinSpider):

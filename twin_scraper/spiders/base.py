@@ -18,7 +18,7 @@ from twisted.python.failure import Failure
 
 from twin_scraper.extract.encoding import decode_html, looks_binary
 from twin_scraper.params import parse_params
-from twin_scraper.report import page_failed, page_skipped
+from twin_scraper.report import page_failed, page_skipped, page_unchanged
 from twin_scraper.urls import canonicalize_url
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -70,6 +70,12 @@ class TwinSpider(scrapy.Spider):
         self._skipped.add(key)
         self.logger.info("Skipped %s: %s", url, reason)
         self.crawler.signals.send_catch_log(page_skipped, url=url, reason=reason)
+
+    def unchanged_page(self, url: str) -> None:
+        """A page left unfetched: its feed or sitemap date matches the stored one."""
+        self.logger.debug("Unchanged by its listing date, not fetched: %s", url)
+        self.crawler.stats.inc_value("twin/pages/unchanged_listed")
+        self.crawler.signals.send_catch_log(page_unchanged, url=url)
 
     def errback(self, failure: Failure) -> None:
         """A page that could not be fetched: one line and one entry in the report."""

@@ -51,6 +51,7 @@ class KnownDocument:
     id: str
     category: str
     content_hash: str
+    listed_updated_at: datetime | None = None
 
 
 class MongoStore:
@@ -113,9 +114,10 @@ class MongoStore:
         """Canonical URL -> id, category and content hash of every stored document."""
         known: dict[str, KnownDocument] = {}
         for category in CATEGORIES:
-            for doc in self.db[category].find({}, {"canonical_url": 1, "content_hash": 1}):
+            fields = {"canonical_url": 1, "content_hash": 1, "listed_updated_at": 1}
+            for doc in self.db[category].find({}, fields):
                 known[doc["canonical_url"]] = KnownDocument(
-                    doc["_id"], category, doc.get("content_hash", "")
+                    doc["_id"], category, doc.get("content_hash", ""), doc.get("listed_updated_at")
                 )
         return known
 
@@ -165,6 +167,12 @@ class MongoStore:
                 "doc_id": {"$in": [r["doc_id"] for r in raw]},
                 "_id": {"$nin": [r["_id"] for r in raw]},
             }
+        )
+
+    def record_listing(self, known: KnownDocument, listed_updated_at: datetime) -> None:
+        """Remember a new listing date of an unchanged document (its content stays)."""
+        self.db[known.category].update_one(
+            {"_id": known.id}, {"$set": {"listed_updated_at": listed_updated_at}}
         )
 
     def mark_embedded(self, done: Iterable[tuple[str, str, str, int]], model: str) -> None:
