@@ -163,11 +163,17 @@ def test_twin_crawl_runs_seed_files_and_refuses_broken_ones(
 
     good = tmp_path / "priya.yaml"
     good.write_text(f"author: Priya Raman\nlinks:\n  - {site.url('/articles/german/')}\n")
-    result = twin(["crawl", str(good)], env)
+    other = tmp_path / "camille.yaml"
+    other.write_text(f"author: Camille Durand\nlinks:\n  - {site.url('/articles/latin1/')}\n")
+    result = twin(["crawl", "--resume", str(good), str(other)], env)  # one reactor, two crawls
     assert result.returncode == 0, result.stderr[-2000:]
     assert "1 link(s) for Priya Raman" in result.stdout
-    (doc,) = mongo.iter_documents()
-    assert doc["language"] == "de" and doc["author_full_name"] == "Priya Raman"
+    assert result.stderr.count("Crawl report: seeds (finished)") == 2
+    docs = {d["language"]: d for d in mongo.iter_documents()}
+    assert docs["de"]["author_full_name"] == "Priya Raman"
+    assert docs["fr"]["author_full_name"] == "Camille Durand"
+    jobs = Path(settings["TWIN_DATA_DIR"]) / "jobs"
+    assert {p.name.split("-")[0] for p in jobs.iterdir()} >= {"priya", "camille"}
 
 
 def test_store_commands_name_an_unreachable_mongodb(settings: dict) -> None:

@@ -85,10 +85,13 @@ def _batches(items: Iterator[dict[str, Any]], size: int) -> Iterator[list[dict[s
 
 
 def run_crawls(
-    crawls: Sequence[tuple[str, dict[str, str]]], overrides: dict[str, Any] | None = None
+    crawls: Sequence[tuple[str, dict[str, str], dict[str, Any]]],
+    overrides: dict[str, Any] | None = None,
 ) -> list[Any]:
-    """Run spiders one after the other in this process; returns their crawlers."""
-    from scrapy.crawler import CrawlerProcess
+    """Run (spider, arguments, settings) crawls one after the other in this process (the
+    reactor runs once); returns their crawlers. A crawl that fails to start is reported
+    and the next one still runs."""
+    from scrapy.crawler import Crawler, CrawlerProcess
     from twisted.internet import defer
 
     process = CrawlerProcess(project_settings(overrides))
@@ -97,12 +100,19 @@ def run_crawls(
     @defer.inlineCallbacks
     def chain() -> Any:
         try:
-            for spider, kwargs in crawls:
-                crawler = process.create_crawler(spider)
+            for index, (spider, kwargs, settings) in enumerate(crawls):
+                crawler = Crawler(
+                    process.spider_loader.load(spider),
+                    project_settings({**(overrides or {}), **settings}),
+                    init_reactor=index == 0,  # the first crawler installs the reactor
+                )
                 crawlers.append(crawler)
-                yield process.crawl(crawler, **kwargs)
+                try:
+                    yield process.crawl(crawler, **kwargs)
+                except Exception as exc:
+                    err.print(f"[bold red]error:[/] {escape(spider)} crawl failed:", Text(str(exc)))
         finally:
-            from twisted.internet import reactor
+            from twisted.internet import reactor  # installed by CrawlerProcess by now
 
             reactor.callLater(0, reactor.stop)  # type: ignore[attr-defined]
 
@@ -212,7 +222,7 @@ def demo(
     console.print(f"Serving the sample blog at {server.base}/ and crawling it for {DEMO_AUTHOR}…")
     try:
         crawlers = run_crawls(
-            [("article", {"site": server.url("/"), "author": DEMO_AUTHOR})],
+            [("article", {"site": server.url("/"), "author": DEMO_AUTHOR}, {})],
             {
                 "TWIN_DATA_DIR": str(demo_dir),
                 "ROBOTSTXT_OBEY": True,
@@ -249,14 +259,14 @@ def crawl(
             raise _fail(str(exc)) from None
         console.print(f"{path}: {len(batch.links)} link(s) for {batch.author}")
     data_dir = _config().data_dir
-    failed = 0
+    crawls = []
     for path in seed_files:
-        overrides = None
+        settings = {}
         if resume:
             digest = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]
-            overrides = {"JOBDIR": str(data_dir / "jobs" / f"{path.stem}-{digest}")}
-        crawlers = run_crawls([("seeds", {"file": str(path)})], overrides)
-        failed += sum(not _crawl_ok(c) for c in crawlers)
+            settings["JOBDIR"] = str(data_dir / "jobs" / f"{path.stem}-{digest}")
+        crawls.append(("seeds", {"file": str(path)}, settings))
+    failed = sum(not _crawl_ok(c) for c in run_crawls(crawls))
     if failed:
         raise _fail(f"{failed} crawl(s) did not finish; see the log above")
 
