@@ -126,34 +126,30 @@ def _crawl_ok(crawler: Any) -> bool:
     return stats.get("finish_reason") == "finished"
 
 
-def _embed_records(config: StoreConfig, mongo: MongoStore, everything: bool) -> int:
+def _open_indexer(config: StoreConfig) -> Indexer:
     try:
-        embedder = config.open_embedder()
-        qdrant = config.open_qdrant(embedder)
+        return config.open_indexer()
     except (StoreUnavailable, ModelMissing) as exc:
         raise _fail(str(exc)) from None
-    indexer = Indexer(
-        embedder, qdrant, config.embed_batch_size, config.chunk_tokens, config.chunk_overlap
-    )
-    total = (
-        sum(mongo.count_documents().values()) if everything else mongo.count_to_embed(embedder.name)
-    )
+
+
+def _embed_records(config: StoreConfig, mongo: MongoStore, everything: bool) -> int:
+    """Embed pending (or all) stored documents, with progress; returns how many."""
+    indexer = _open_indexer(config)
+    model = indexer.embedder.name
+    total = sum(mongo.count_documents().values()) if everything else mongo.count_to_embed(model)
     points = 0
     try:
         with _progress() as progress:
             task = progress.add_task("Embedding", total=total)
-            for batch in _batches(mongo.documents_to_embed(embedder.name, everything), 16):
-                done = indexer.index(batch)
-                mongo.mark_embedded(
-                    [(d.category, d.id, d.content_hash, d.chunks) for d in done], embedder.name
-                )
-                points += sum(d.chunks for d in done)
+            for batch in _batches(mongo.documents_to_embed(model, everything), 16):
+                points += sum(d.chunks for d in indexer.index_stored(batch, mongo))
                 progress.advance(task, len(batch))
     finally:
-        qdrant.close()
+        indexer.qdrant.close()
     console.print(
         f"Embedded {total} document(s) into {points} chunk(s) "
-        f"in {qdrant.collection} ({qdrant.where})."
+        f"in {indexer.qdrant.collection} ({indexer.qdrant.where})."
     )
     return total
 
@@ -168,23 +164,11 @@ def _open_mongo(config: StoreConfig) -> MongoStore:
 def _search(
     config: StoreConfig, query: str, k: int, author: str | None, platform: str | None
 ) -> list[dict[str, Any]]:
+    indexer = _open_indexer(config)
     try:
-        embedder = config.open_embedder()
-        qdrant = config.open_qdrant(embedder)
-    except (StoreUnavailable, ModelMissing) as exc:
-        raise _fail(str(exc)) from None
-    try:
-        hits = qdrant.search(
-            embedder.embed([query])[0], limit=k * 5, author=author, platform=platform
-        )
+        return indexer.search(query, k, author, platform)
     finally:
-        qdrant.close()
-    results: dict[str, dict[str, Any]] = {}
-    for hit in hits:  # best chunk per document, documents in order of their best chunk
-        doc_id = hit.payload.get("doc_id")
-        if doc_id not in results:
-            results[doc_id] = {"score": hit.score, **hit.payload}
-    return list(results.values())[:k]
+        indexer.qdrant.close()
 
 
 def _print_results(query: str, results: list[dict[str, Any]]) -> None:

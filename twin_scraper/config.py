@@ -11,6 +11,7 @@ from pathlib import Path
 
 from scrapy.settings import BaseSettings, Settings
 
+from twin_scraper.indexer import Indexer
 from twin_scraper.stores.embedded_mongo import EmbeddedMongoError, ensure_server
 from twin_scraper.stores.embedder import Embedder, ensure_model
 from twin_scraper.stores.mongo import MongoStore, StoreUnavailable
@@ -73,15 +74,18 @@ class StoreConfig:
                 raise StoreUnavailable(str(exc)) from None
         return MongoStore(uri, self.mongo_database, self.mongo_timeout_ms)
 
-    def open_embedder(self) -> Embedder:
-        return Embedder(ensure_model(self.model_dir, self.model_auto_fetch), self.embed_threads)
-
-    def open_qdrant(self, embedder: Embedder) -> QdrantStore:
-        return QdrantStore.open(
+    def open_indexer(self) -> Indexer:
+        """The model (assembled on first use if allowed) and Qdrant, ready to embed.
+        Raises ModelMissing or StoreUnavailable with the cause."""
+        embedder = Embedder(ensure_model(self.model_dir, self.model_auto_fetch), self.embed_threads)
+        qdrant = QdrantStore.open(
             self.qdrant_url,
             self.qdrant_api_key,
             self.qdrant_path,
             self.qdrant_collection,
             embedder.name,
             embedder.dim,
+        )
+        return Indexer(
+            embedder, qdrant, self.embed_batch_size, self.chunk_tokens, self.chunk_overlap
         )

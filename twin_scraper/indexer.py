@@ -15,6 +15,7 @@ from qdrant_client import models
 from twin_scraper.chunking import chunk_text
 from twin_scraper.extract.markdown import markdown_to_text
 from twin_scraper.stores.embedder import Embedder
+from twin_scraper.stores.mongo import MongoStore
 from twin_scraper.stores.qdrant import QdrantStore, point_id
 
 
@@ -88,4 +89,23 @@ class Indexer:
             for payload, vector in zip(payloads, vectors, strict=True)
         ]
         self.qdrant.replace_documents([r["_id"] for r in records], points)
+        return done
+
+    def search(
+        self, query: str, k: int, author: str | None = None, platform: str | None = None
+    ) -> list[dict[str, Any]]:
+        """The `k` best documents for a query, each as its best chunk's payload + score."""
+        vector = self.embedder.embed([query])[0]
+        hits = self.qdrant.search(vector, limit=k * 5, author=author, platform=platform)
+        results: dict[str, dict[str, Any]] = {}
+        for hit in hits:  # hits come best first: the first chunk seen is a document's best
+            results.setdefault(hit.payload.get("doc_id", ""), {"score": hit.score, **hit.payload})
+        return list(results.values())[:k]
+
+    def index_stored(self, records: Sequence[dict[str, Any]], mongo: MongoStore) -> list[Embedded]:
+        """Embed documents read from MongoDB, then mark them embedded there."""
+        done = self.index(records)
+        mongo.mark_embedded(
+            [(d.category, d.id, d.content_hash, d.chunks) for d in done], self.embedder.name
+        )
         return done

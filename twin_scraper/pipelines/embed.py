@@ -41,8 +41,7 @@ class EmbedPipeline:
 
     def open_spider(self) -> None:
         try:
-            embedder = self.config.open_embedder()
-            qdrant = self.config.open_qdrant(embedder)
+            self.indexer = self.config.open_indexer()
         except (StoreUnavailable, ModelMissing) as exc:
             logger.warning(
                 "Embedding is off for this crawl: %s. Documents are stored and stay pending; "
@@ -50,13 +49,6 @@ class EmbedPipeline:
                 exc,
             )
             return
-        self.indexer = Indexer(
-            embedder,
-            qdrant,
-            self.config.embed_batch_size,
-            self.config.chunk_tokens,
-            self.config.chunk_overlap,
-        )
         self.writer: BatchWriter[dict[str, Any]] = BatchWriter(
             self._embed, self.batch_docs, "embed"
         )
@@ -83,11 +75,7 @@ class EmbedPipeline:
     def _embed(self, records: list[dict[str, Any]]) -> list[Embedded]:
         """Worker thread: vectors into Qdrant, then the documents marked embedded."""
         assert self.indexer is not None
-        done = self.indexer.index(records)
-        self.resources.mongo.mark_embedded(
-            [(d.category, d.id, d.content_hash, d.chunks) for d in done], self.indexer.embedder.name
-        )
-        return done
+        return self.indexer.index_stored(records, self.resources.mongo)
 
     async def close_spider(self) -> None:
         if self.indexer is None:
