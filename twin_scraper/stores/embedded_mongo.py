@@ -112,7 +112,10 @@ def _start(data_dir: Path) -> str:
                 json.dumps({"pid": process.pid, "port": port, "db": str(data_dir / DB_FILE)})
             )
             logger.info(
-                "Started embedded MongoDB (nx-27017) on 127.0.0.1:%d for %s", port, data_dir
+                "Started embedded MongoDB (nx-27017) on 127.0.0.1:%d for %s; it keeps running "
+                "for later crawls (stop it with `twin mongo stop`)",
+                port,
+                data_dir,
             )
             return _uri(port)
         time.sleep(0.1)
