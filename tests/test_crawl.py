@@ -432,3 +432,62 @@ async def test_recrawl_fetches_only_posts_whose_listing_changed(
     doc = stored(mongo)[canonicalize_url(demo_site.url(post))]
     assert "PostgreSQL 17 made this faster still" in doc["content"]
     assert doc["listed_updated_at"].year == 2026
+
+
+@deferred_f_from_coro_f
+async def test_redirects_are_followed_and_the_final_page_stored(
+    site: SiteServer, settings: dict, mongo: MongoStore
+) -> None:
+    target = site.url("/articles/plain-essay/")
+    site.routes["/old-essay/"] = Route(b"", status=301, headers=(("Location", target),))
+    site.routes["/old-essay-2/"] = Route(b"", status=302, headers=(("Location", "/old-essay/"),))
+    try:
+        result = await run_spider(
+            "article", settings, url=site.url("/old-essay-2/"), author="Priya Raman"
+        )
+    finally:
+        del site.routes["/old-essay/"], site.routes["/old-essay-2/"]
+    assert result.stats["downloader/response_status_count/301"] == 1
+    (doc,) = mongo.iter_documents()
+    assert doc["url"] == target and doc["title"] == "In Praise of Reading Slowly"
+
+
+@deferred_f_from_coro_f
+async def test_a_site_without_feed_or_sitemap_is_reported_not_silently_empty(
+    site: SiteServer, settings: dict, mongo: MongoStore
+) -> None:
+    home = site.url("/articles/code-heavy/")  # a page, but no feed or sitemap under it
+    result = await run_spider("article", settings, site=home, author="Ada")
+    assert result.stats["finish_reason"] == "finished"
+    run = mongo.latest_runs(1)[0]
+    (failure,) = run["domains"][0]["failures"]
+    assert failure["url"] == home
+    assert failure["reason"] == "no posts discovered"
+
+
+@deferred_f_from_coro_f
+async def test_feed_entries_on_other_sites_and_in_run_duplicates_are_not_stored(
+    site: SiteServer, settings: dict, mongo: MongoStore
+) -> None:
+    other = site.base.replace("127.0.0.1", "localhost")
+    feed = site._resolve("/blog/atom.xml")
+    assert feed is not None
+    site.routes["/blog/atom.xml"] = Route(
+        feed.body.replace(
+            b"</feed>",
+            f"<entry><title>Elsewhere</title><link href='{other}/articles/german/'/>"
+            "<id>x</id><updated>2025-01-01T00:00:00Z</updated></entry></feed>".encode(),
+        ),
+        content_type="application/xml",
+    )
+    try:
+        await run_spider("article", settings, site=site.url("/blog/"), author="Priya Raman")
+    finally:
+        del site.routes["/blog/atom.xml"]
+    assert len(stored(mongo)) == len(BLOG_POSTS)
+    domains = {d["domain"]: d for d in mongo.latest_runs(1)[0]["domains"]}
+    assert domains["localhost"]["reasons"] == {"listed by the site's feed but on another site": 1}
+
+    url = site.url("/articles/tracking/")
+    again = await run_spider("article", settings, url=f"{url},{url}?utm_source=x", author="P R")
+    assert again.stats["twin/items/duplicate"] == 1 and len(again.items) == 1

@@ -61,8 +61,14 @@ def test_an_article_about_walls_is_still_an_article() -> None:
         ("Ada Quill and Marcus Webb", True),
         ("Marcus Webb", False),
         ("Guest post by Marcus Webb", False),
+        ("marcus@example.org (Marcus Webb)", False),
+        ("ada@example.org (Ada Quill)", True),
         (None, None),
         ("", None),
+        ("admin", None),
+        ("By Staff", None),
+        ("noreply@blogger.com (Unknown)", None),
+        ("ada@example.org", None),
     ],
 )
 def test_same_author(byline: str | None, expected: bool | None) -> None:

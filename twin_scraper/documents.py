@@ -37,14 +37,21 @@ def name_words(name: str) -> list[str]:
     return [w for w in _NAME_WORD.findall(plain) if w not in _BY_PREFIX]
 
 
+_EMAIL = re.compile(r"\S+@\S+")
+GENERIC_BYLINES = frozenset(
+    "admin administrator author editor editors staff team guest unknown anonymous "
+    "webmaster blog newsroom contributor user".split()
+)
+
+
 def same_author(byline: str | None, full_name: str) -> bool | None:
-    """Does the byline name this person? None when the page names nobody."""
-    if not byline or not name_words(byline):
+    """Does the byline name this person? None when the page names nobody, or nobody in
+    particular ("admin", "Staff", an e-mail address alone)."""
+    printed = set(name_words(_EMAIL.sub(" ", byline or "")))
+    wanted = set(name_words(full_name))
+    if not printed or printed <= GENERIC_BYLINES or not wanted:
         return None
-    wanted, printed = name_words(full_name), set(name_words(byline))
-    if not wanted:
-        return None
-    return set(wanted) <= printed or (len(printed) >= 1 and printed <= set(wanted))
+    return wanted <= printed or printed <= wanted
 
 
 def canonical_for(page_url: str, declared: str | None) -> str:

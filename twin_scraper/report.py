@@ -175,6 +175,7 @@ class CrawlReportExtension:
             (self.item_scraped, signals.item_scraped),
             (self.item_dropped, signals.item_dropped),
             (self.item_error, signals.item_error),
+            (self.spider_error, signals.spider_error),
             (self.page_failed, page_failed),
             (self.page_skipped, page_skipped),
             (self.page_unchanged, page_unchanged),
@@ -197,6 +198,9 @@ class CrawlReportExtension:
     def item_error(self, item: Any, failure: Any) -> None:
         url = getattr(item, "url", None) or ""
         self.report.record(str(url), "failed", f"pipeline error: {failure.type.__name__}")
+
+    def spider_error(self, failure: Any, response: Any) -> None:
+        self.report.record(response.url, "failed", f"spider error: {failure.type.__name__}")
 
     def page_failed(self, url: str, reason: str, detail: str | None = None) -> None:
         self.report.record(url, "failed", reason, detail)

@@ -107,6 +107,7 @@ EMBED_THREADS = _env_int("TWIN_EMBED_THREADS", 0)  # 0: onnxruntime's default
 # Base URLs are settings so tests can point spiders at 127.0.0.1.
 ARTICLE_FEED_PATHS = ["/feed.xml", "/rss.xml", "/atom.xml", "/index.xml", "/feed/", "/rss/"]
 ARTICLE_MAX_FEED_PAGES = 50
+ARTICLE_MAX_SITEMAPS = 200  # child sitemaps followed per site (indexes can be huge)
 # Skip fetching a discovered post whose feed/sitemap date is not newer than the one seen
 # when it was stored. Off: every post is fetched again (changes still found by content).
 ARTICLE_TRUST_LISTING_DATES = True

@@ -30,7 +30,7 @@ from twin_scraper.items import Document
 from twin_scraper.params import ArticleParams
 from twin_scraper.resources import CrawlResources
 from twin_scraper.seeds import LinkKind, SeedLink
-from twin_scraper.spiders.base import TwinSpider
+from twin_scraper.spiders.base import ERROR_STATUSES, TwinSpider
 from twin_scraper.urls import canonicalize_url, domain_of
 
 
@@ -44,6 +44,8 @@ class SiteState:
     excluded: set[str] = field(default_factory=set)
     listed: dict[str, datetime] = field(default_factory=dict)  # latest listing date by URL
     feed_pages: int = 0
+    sitemaps: int = 0
+    reported: bool = False
 
     def full(self) -> bool:
         return self.limit is not None and len(self.scheduled) >= self.limit
@@ -74,8 +76,9 @@ class ArticleRoutes:
     def article_request(self, url: str, site: SiteState | None = None) -> scrapy.Request:
         """A page to extract; `site` when discovery found it (then it must prove to be a
         post by the author)."""
-        # Challenge and login walls often come as 403/503: judge them by their content.
-        meta: dict[str, Any] = {"handle_httpstatus_all": True}
+        # Error answers come to the callback (challenge and login walls often come as
+        # 403/503: judged by their content); redirects are still followed.
+        meta: dict[str, Any] = {"handle_httpstatus_list": ERROR_STATUSES}
         if site is not None:
             meta.update(twin_site=site.site, twin_limit=site.limit, twin_key=canonicalize_url(url))
         return scrapy.Request(url, callback=self.parse_article, errback=self.errback, meta=meta)
@@ -113,7 +116,7 @@ class ArticleRoutes:
             urljoin(site, "/robots.txt"),
             callback=self.parse_robots,
             errback=self.discovery_errback,
-            meta={**meta, "handle_httpstatus_all": True},
+            meta={**meta, "handle_httpstatus_list": ERROR_STATUSES},
         )
 
     def parse_site_home(self, response: Response) -> Iterator[scrapy.Request]:
@@ -140,6 +143,9 @@ class ArticleRoutes:
             return
         state.feed_pages += 1
         for entry in feed.entries:
+            if domain_of(entry.url) != domain_of(state.site):
+                self.skip_page(entry.url, "listed by the site's feed but on another site")
+                continue
             if self.author and same_author(entry.author, self.author) is False:
                 state.excluded.add(canonicalize_url(entry.url))
                 self.skip_page(entry.url, f"written by {entry.author}, not {self.author}")
@@ -155,12 +161,25 @@ class ArticleRoutes:
         if sitemap is None:
             self.logger.debug("Not a sitemap: %s", response.url)
             return
+        max_sitemaps = self.settings.getint("ARTICLE_MAX_SITEMAPS")
         for child in sitemap.sitemaps:
-            if not state.full():
+            if not state.full() and state.sitemaps < max_sitemaps:
+                state.sitemaps += 1
                 yield self._discovery_request(child, self.parse_sitemap_page, state)
         for page in sitemap.pages:
             if state.covers(page.url):
                 yield from self._schedule(state, page.url, page.updated)
+
+    def on_idle(self) -> None:
+        """Discovery is over: a site that yielded no post is a failure worth reporting."""
+        for state in self._sites.values():
+            if not state.scheduled and not state.excluded and not state.reported:
+                state.reported = True
+                self.fail_page(
+                    state.site,
+                    "no posts discovered",
+                    "no posts discovered: no feed or sitemap listed a page of this site",
+                )
 
     def discovery_errback(self, failure: Any) -> None:
         self.logger.debug("Discovery request failed: %s", failure.getErrorMessage())

@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 import scrapy
 from pydantic import BaseModel
+from scrapy import signals
 from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet.error import (
@@ -22,6 +23,8 @@ from twin_scraper.report import page_failed, page_skipped, page_unchanged
 from twin_scraper.urls import canonicalize_url
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
+#: Statuses that reach callbacks instead of the error middleware (3xx are still followed).
+ERROR_STATUSES = list(range(400, 600))
 
 
 def failure_reason(failure: Failure) -> str:
@@ -53,6 +56,15 @@ class TwinSpider(scrapy.Spider):
         self.params = parse_params(self.params_model, self.name, ours)
         super().__init__(*args, **{k: v for k, v in kwargs.items() if k not in ours})
         self._skipped: set[str] = set()
+
+    @classmethod
+    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> TwinSpider:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        crawler.signals.connect(spider.on_idle, signal=signals.spider_idle)
+        return spider
+
+    def on_idle(self) -> None:
+        """Called when no request is left; platforms report what discovery missed."""
 
     def report_arguments(self) -> dict[str, Any]:
         """The arguments, for the stored crawl report."""
