@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from tests.conftest import run_spider
 from twin_scraper.cli import _search
 from twin_scraper.config import StoreConfig
 from twin_scraper.demo.server import SITE_DIR, SiteServer
-from twin_scraper.stores.mongo import MongoStore
+from twin_scraper.stores.mongo import MongoStore, compress_html
 from twin_scraper.urls import canonicalize_url
 
 REPO = Path(__file__).parent.parent
@@ -145,6 +146,25 @@ def test_reextract_rebuilds_documents_from_stored_html_without_fetching(
     assert hits[0]["text"] != "stale text" and hits[0]["doc_id"] == doc["_id"]
     assert "0 changed, 1 unchanged" in twin(["reextract"], env).stdout
 
+    # A stored page that the extractor now finds to be a wall never replaces the document.
+    challenge = (REPO / "tests" / "site" / "challenge" / "index.html").read_text()
+    raw = mongo.raw_page(doc["_id"])
+    assert raw is not None
+    mongo.db.raw_pages.insert_one(
+        {
+            "_id": f"{doc['_id']}:wall",
+            "doc_id": doc["_id"],
+            "url": raw["url"],
+            "html_z": compress_html(challenge),
+            "fetched_at": datetime.now(UTC),
+        }
+    )
+    walled = twin(["reextract"], env)
+    assert "0 changed, 0 unchanged, 1 kept as stored" in walled.stdout
+    assert "bot challenge page" in walled.stderr
+    (kept,) = mongo.iter_documents()
+    assert kept["content"] == good_content
+
 
 def test_twin_crawl_runs_seed_files_and_refuses_broken_ones(
     site: SiteServer, settings: dict, mongo: MongoStore, tmp_path: Path
@@ -173,7 +193,11 @@ def test_twin_crawl_runs_seed_files_and_refuses_broken_ones(
     assert docs["de"]["author_full_name"] == "Priya Raman"
     assert docs["fr"]["author_full_name"] == "Camille Durand"
     jobs = Path(settings["TWIN_DATA_DIR"]) / "jobs"
-    assert {p.name.split("-")[0] for p in jobs.iterdir()} >= {"priya", "camille"}
+    assert not any(jobs.glob("priya-*"))  # a finished job leaves no job directory behind
+    hits = site.hits.get("/articles/german/", 0)
+    again = twin(["crawl", "--resume", str(good)], env)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert site.hits["/articles/german/"] == hits + 1  # fetched again, not filtered
 
 
 def test_store_commands_name_an_unreachable_mongodb(settings: dict) -> None:

@@ -79,3 +79,23 @@ def test_canonical_url_is_unique(mongo: MongoStore) -> None:
 )
 def test_redact_uri(uri: str, shown: str) -> None:
     assert redact_uri(uri) == shown
+
+
+def test_a_stale_state_file_never_signals_an_unrelated_process(tmp_path: Path) -> None:
+    import subprocess
+
+    bystander = subprocess.Popen(["sleep", "60"])
+    try:
+        (tmp_path / "mongo.json").write_text(json.dumps({"pid": bystander.pid, "port": 9}))
+        uri = ensure_server(tmp_path)  # starts a server of its own
+        assert bystander.poll() is None  # the unrelated process is untouched
+        assert json.loads((tmp_path / "mongo.json").read_text())["pid"] != bystander.pid
+        assert pymongo.MongoClient(uri, serverSelectionTimeoutMS=3000).admin.command("ping")
+        (tmp_path / "mongo.json").write_text(json.dumps({"pid": bystander.pid, "port": 9}))
+        assert not stop_server(tmp_path)
+        assert bystander.poll() is None
+    finally:
+        bystander.kill()
+        bystander.wait()
+        for line in os.popen(f"pgrep -f {tmp_path}/mongo.sqlite").read().split():
+            os.kill(int(line), signal.SIGTERM)

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from collections.abc import Iterator, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -29,6 +30,7 @@ from twin_scraper.config import StoreConfig, project_settings
 from twin_scraper.extract.markdown import markdown_to_text
 from twin_scraper.indexer import Indexer
 from twin_scraper.items import Document
+from twin_scraper.pipelines.quality import rejection
 from twin_scraper.report import make_console, render
 from twin_scraper.seeds import SeedFileError, load_seed_file
 from twin_scraper.stores.embedded_mongo import server_status, stop_server
@@ -36,7 +38,9 @@ from twin_scraper.stores.embedder import ModelMissing, fetch_model
 from twin_scraper.stores.mongo import MongoStore, StoreUnavailable
 
 app = typer.Typer(
-    help="Collect one person's writing into a corpus for an LLM twin.", no_args_is_help=True
+    help="Collect one person's writing into a corpus for an LLM twin.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,  # locals may hold a MongoDB URI with its password
 )
 model_app = typer.Typer(help="The offline embedding model.", no_args_is_help=True)
 mongo_app = typer.Typer(
@@ -142,7 +146,9 @@ def _embed_records(config: StoreConfig, mongo: MongoStore, everything: bool) -> 
     try:
         with _progress() as progress:
             task = progress.add_task("Embedding", total=total)
-            for batch in _batches(mongo.documents_to_embed(model, everything), 16):
+            for batch in _batches(
+                mongo.documents_to_embed(model, everything), config.embed_batch_docs
+            ):
                 points += sum(d.chunks for d in indexer.index_stored(batch, mongo))
                 progress.advance(task, len(batch))
     finally:
@@ -216,9 +222,9 @@ def demo(
         )
     finally:
         server.stop()
-    if not crawlers or not _crawl_ok(crawlers[0]):
-        raise _fail("the demo crawl did not finish; see the log above")
     try:
+        if not crawlers or not _crawl_ok(crawlers[0]):
+            raise _fail("the demo crawl did not finish; see the log above")
         _print_results(query, _search(_config(demo_dir), query, 3, None, None))
     finally:
         stop_server(demo_dir)
@@ -250,7 +256,13 @@ def crawl(
             digest = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]
             settings["JOBDIR"] = str(data_dir / "jobs" / f"{path.stem}-{digest}")
         crawls.append(("seeds", {"file": str(path)}, settings))
-    failed = sum(not _crawl_ok(c) for c in run_crawls(crawls))
+    crawlers = run_crawls(crawls)
+    for crawler in crawlers:
+        jobdir = crawler.settings.get("JOBDIR")
+        if jobdir and _crawl_ok(crawler):
+            # Finished: a later run starts afresh (a kept job would filter every request).
+            shutil.rmtree(jobdir, ignore_errors=True)
+    failed = sum(not _crawl_ok(c) for c in crawlers)
     if failed:
         raise _fail(f"{failed} crawl(s) did not finish; see the log above")
 
@@ -297,12 +309,15 @@ def reextract(
     ] = True,
 ) -> None:
     """Re-run extraction over the stored raw HTML; changed documents are rewritten and
-    their vectors rebuilt. No page is fetched."""
+    their vectors rebuilt. No page is fetched. A page the current extractor judges not to
+    be content (a wall, an empty text) keeps its stored document."""
     from twin_scraper.platforms import EXTRACTORS
 
-    config = _config()
+    settings = project_settings()
+    config = StoreConfig.from_settings(settings)
+    min_words = settings.getdict("QUALITY_MIN_WORDS")
     mongo = _open_mongo(config)
-    changed = unchanged = missing = 0
+    changed = unchanged = missing = kept = 0
     try:
         total = sum(mongo.count_documents().values())
         with _progress() as progress:
@@ -321,19 +336,24 @@ def reextract(
                     raw.get("http_status") or 200,
                     record["fetched_at"],
                 )
-                fields["canonical_url"] = record["canonical_url"]  # identity never changes
+                # Identity and listing history are the stored document's, not the page's.
+                fields["canonical_url"] = record["canonical_url"]
+                fields["listed_updated_at"] = record.get("listed_updated_at")
                 document = Document.model_validate(fields)
                 if document.content_hash == record.get("content_hash"):
                     unchanged += 1
                     continue
-                new = document.record() | {
-                    "author_id": record.get("author_id"),
-                    "embed": {"status": "pending"},
-                }
-                mongo.write_documents([new], [])
+                problem = rejection(document, min_words)
+                if problem is not None:
+                    kept += 1
+                    err.print(f"kept {escape(record['canonical_url'])}: {escape(problem[1])}")
+                    continue
+                new = document.record(author_id=record.get("author_id"))
+                mongo.write_documents([new | {"stored_at": datetime.now(UTC)}], [])
                 changed += 1
         console.print(
-            f"Re-extracted: {changed} changed, {unchanged} unchanged, {missing} without raw HTML."
+            f"Re-extracted: {changed} changed, {unchanged} unchanged, {kept} kept as stored "
+            f"(not content now), {missing} without raw HTML."
         )
         if changed and embed_after:
             _embed_records(config, mongo, everything=False)

@@ -6,7 +6,7 @@ embedded defaults and the switches to real servers behave the same everywhere.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from scrapy.settings import BaseSettings, Settings
@@ -30,19 +30,27 @@ def project_settings(overrides: dict | None = None) -> Settings:
 @dataclass(frozen=True)
 class StoreConfig:
     data_dir: Path
-    mongo_uri: str
+    mongo_uri: str = field(repr=False)  # may hold a password
     mongo_database: str
     mongo_timeout_ms: int
-    qdrant_url: str
-    qdrant_api_key: str
+    qdrant_url: str = field(repr=False)
+    qdrant_api_key: str = field(repr=False)
     qdrant_path: Path
     qdrant_collection: str
     model_dir: Path
     model_auto_fetch: bool
     embed_threads: int
     embed_batch_size: int
+    embed_batch_docs: int
     chunk_tokens: int
     chunk_overlap: int
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.chunk_overlap < self.chunk_tokens:
+            raise ValueError(
+                f"EMBED_CHUNK_OVERLAP ({self.chunk_overlap}) must be at least 0 and smaller than "
+                f"EMBED_CHUNK_TOKENS ({self.chunk_tokens})"
+            )
 
     @classmethod
     def from_settings(cls, settings: BaseSettings) -> StoreConfig:
@@ -60,6 +68,7 @@ class StoreConfig:
             model_auto_fetch=settings.getbool("EMBED_AUTO_FETCH"),
             embed_threads=settings.getint("EMBED_THREADS"),
             embed_batch_size=settings.getint("EMBED_BATCH_SIZE"),
+            embed_batch_docs=settings.getint("EMBED_BATCH_DOCS"),
             chunk_tokens=settings.getint("EMBED_CHUNK_TOKENS"),
             chunk_overlap=settings.getint("EMBED_CHUNK_OVERLAP"),
         )

@@ -110,9 +110,15 @@ class Document(BaseModel):
     def content_hash(self) -> str:
         return content_hash(self.title, self.subtitle, self.content, str(self.truncated))
 
-    def record(self) -> dict[str, Any]:
-        """The stored form: every field plus the derived id, hash and word count, without
-        the raw HTML (stored apart, compressed)."""
+    def record(self, author_id: str | None = None) -> dict[str, Any]:
+        """The stored form: every field plus the derived id, hash and word count, waiting
+        to be embedded, without the raw HTML (stored apart, compressed)."""
         data = self.model_dump(exclude={"raw_html"})
-        data.update(_id=self.id, content_hash=self.content_hash, word_count=self.word_count)
+        data.update(
+            _id=self.id,
+            content_hash=self.content_hash,
+            word_count=self.word_count,
+            author_id=author_id,
+            embed={"status": "pending"},
+        )
         return data

@@ -22,6 +22,7 @@ from scrapy.exceptions import DropItem
 
 from twin_scraper.pipelines import Duplicate, Invalid, Rejected, StoreFailed, Unchanged
 from twin_scraper.resources import CrawlResources
+from twin_scraper.stores.embedder import MODEL_NAME
 from twin_scraper.urls import domain_of
 
 logger = logging.getLogger(__name__)
@@ -220,17 +221,19 @@ class CrawlReportExtension:
             "started_at": self.started_at,
             "finished_at": datetime.now(UTC),
             "finish_reason": reason,
-            "embed_pending": stats.get_value("twin/embed/pending", 0),
             "requests": stats.get_value("downloader/request_count", 0),
             **self.report.as_document(),
         }
         stats.set_value("twin/report/run_id", self.run_id)
+        resources = CrawlResources.of(self.crawler)
+        if resources.mongo_error is not None and not self.report.domains:
+            return  # the crawl never started: its one error says why, an empty report nothing
         try:
-            CrawlResources.of(self.crawler).mongo.save_run(run)
+            # What waits for `twin embed` now, whatever the reason (Qdrant busy, embedding off).
+            run["embed_pending"] = resources.mongo.count_to_embed(MODEL_NAME)
+            resources.mongo.save_run(run)
         except Exception as exc:  # a store that is down must not lose the report
-            fallback = (
-                CrawlResources.of(self.crawler).config.data_dir / f"crawl_run-{self.run_id}.json"
-            )
+            fallback = resources.config.data_dir / f"crawl_run-{self.run_id}.json"
             fallback.parent.mkdir(parents=True, exist_ok=True)
             fallback.write_text(json.dumps(run, default=str, indent=2))
             logger.error(

@@ -9,12 +9,13 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 
 from twin_scraper.config import StoreConfig
-from twin_scraper.stores.mongo import KnownDocument, MongoStore
+from twin_scraper.stores.mongo import KnownDocument, MongoStore, StoreUnavailable
 
 
 class CrawlResources:
     def __init__(self, crawler: Crawler) -> None:
         self.config = StoreConfig.from_settings(crawler.settings)
+        self.mongo_error: StoreUnavailable | None = None
         crawler.signals.connect(self.close, signal=signals.engine_stopped)
 
     @classmethod
@@ -27,7 +28,15 @@ class CrawlResources:
 
     @cached_property
     def mongo(self) -> MongoStore:
-        return self.config.open_mongo()
+        """Opened once; a failure is remembered, so later users fail at once with the same
+        message instead of waiting out the connection timeout again."""
+        if self.mongo_error is not None:
+            raise self.mongo_error
+        try:
+            return self.config.open_mongo()
+        except StoreUnavailable as exc:
+            self.mongo_error = exc
+            raise
 
     @cached_property
     def known(self) -> dict[str, KnownDocument]:

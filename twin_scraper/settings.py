@@ -73,7 +73,6 @@ EXTENSIONS = {
 TWIN_DATA_DIR = os.environ.get("TWIN_DATA_DIR", ".twin")
 
 # --- MongoDB: raw documents -------------------------------------------------------------
-MONGO_ENABLED = True
 # Empty: start (or reuse) the embedded nx-27017 server on a SQLite file in TWIN_DATA_DIR.
 MONGO_URI = os.environ.get("MONGODB_URI", "")
 MONGO_DATABASE = os.environ.get("TWIN_MONGO_DATABASE", "twin")

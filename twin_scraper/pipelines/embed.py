@@ -35,9 +35,8 @@ class EmbedPipeline:
     def from_crawler(cls, crawler: Crawler) -> EmbedPipeline:
         if not crawler.settings.getbool("EMBED_ENABLED"):
             raise NotConfigured("embedding is off (EMBED_ENABLED); run `twin embed` later")
-        return cls(
-            CrawlResources.of(crawler), crawler.settings.getint("EMBED_BATCH_DOCS"), crawler.stats
-        )
+        resources = CrawlResources.of(crawler)
+        return cls(resources, resources.config.embed_batch_docs, crawler.stats)
 
     def open_spider(self) -> None:
         try:

@@ -15,7 +15,7 @@ from twin_scraper.items import Document
 from twin_scraper.pipelines import StoreFailed
 from twin_scraper.pipelines.batching import BatchWriter
 from twin_scraper.resources import CrawlResources
-from twin_scraper.stores.mongo import EMBED_PENDING, MongoStore, compress_html, redact_uri
+from twin_scraper.stores.mongo import MongoStore, compress_html
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +33,7 @@ class MongoPipeline:
         self.batch_size = batch_size
         self.stats = stats
         self.user_ids: dict[str, str] = {}
+        self.writer: BatchWriter[Entry] | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> MongoPipeline:
@@ -44,31 +45,16 @@ class MongoPipeline:
 
     def open_spider(self) -> None:
         self.store = self.open_store()
-        self.writer: BatchWriter[Entry] = BatchWriter(self._write, self.batch_size, "mongo")
+        self.writer = BatchWriter(self._write, self.batch_size, "mongo")
 
     async def process_item(self, item: Document) -> Document:
-        record = item.record()
-        record["author_id"] = self._user_id(item.author_full_name)
-        record["embed"] = {"status": EMBED_PENDING}
-        raw = None
-        if item.raw_html is not None:
-            raw = {
-                "_id": f"{item.id}:{item.content_hash[:16]}",
-                "doc_id": item.id,
-                "url": item.url,
-                "canonical_url": item.canonical_url,
-                "extractor": item.extractor,
-                "html_z": compress_html(item.raw_html),
-                "size": len(item.raw_html),
-                "fetched_at": item.fetched_at,
-                "http_status": item.http_status,
-            }
         try:
-            await self.writer.submit((record, raw))
+            record = item.record(author_id=self._user_id(item.author_full_name))
+            await self.writer.submit((record, raw_record(item)))
         except PyMongoError as exc:
             self.stats.inc_value("twin/mongo/failed")
             raise StoreFailed(
-                f"MongoDB write failed at {redact_uri(self.store.uri)} ({type(exc).__name__}); "
+                f"MongoDB write failed at {self.store.where} ({type(exc).__name__}); "
                 f"the page will be fetched again by the next run: {item.url}"
             ) from None
         self.stats.inc_value("twin/mongo/written")
@@ -85,4 +71,22 @@ class MongoPipeline:
         self.store.write_documents(records, [raw for _, raw in batch if raw is not None])
 
     async def close_spider(self) -> None:
-        await self.writer.close()
+        if self.writer is not None:  # None when the store never opened
+            await self.writer.close()
+
+
+def raw_record(item: Document) -> dict[str, Any] | None:
+    """The raw page to keep for re-extraction: compressed, one version per content hash."""
+    if item.raw_html is None:
+        return None
+    return {
+        "_id": f"{item.id}:{item.content_hash[:16]}",
+        "doc_id": item.id,
+        "url": item.url,
+        "canonical_url": item.canonical_url,
+        "extractor": item.extractor,
+        "html_z": compress_html(item.raw_html),
+        "size": len(item.raw_html),
+        "fetched_at": item.fetched_at,
+        "http_status": item.http_status,
+    }

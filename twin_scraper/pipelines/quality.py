@@ -11,6 +11,19 @@ from twin_scraper.items import Document, Quality
 from twin_scraper.pipelines import Rejected
 
 
+def rejection(item: Document, min_words: dict[str, int]) -> tuple[str, str] | None:
+    """(verdict, reason) when the document is not content, else None."""
+    if item.quality != Quality.OK:
+        return item.quality, item.quality_reason or item.quality
+    minimum = int(min_words.get(item.category, 1))
+    if item.word_count < minimum:
+        return (
+            Quality.EMPTY,
+            f"extracted {item.word_count} words, fewer than {minimum} for {item.category}",
+        )
+    return None
+
+
 class QualityGatePipeline:
     def __init__(self, min_words: dict[str, int], stats: Any) -> None:
         self.min_words = min_words
@@ -21,17 +34,9 @@ class QualityGatePipeline:
         return cls(crawler.settings.getdict("QUALITY_MIN_WORDS"), crawler.stats)
 
     def process_item(self, item: Document) -> Document:
-        if item.quality != Quality.OK:
-            self._reject(item.quality, item.quality_reason or item.quality, item.url)
-        minimum = int(self.min_words.get(item.category, 1))
-        if item.word_count < minimum:
-            self._reject(
-                Quality.EMPTY,
-                f"extracted {item.word_count} words, fewer than {minimum} for {item.category}",
-                item.url,
-            )
+        problem = rejection(item, self.min_words)
+        if problem is not None:
+            quality, reason = problem
+            self.stats.inc_value(f"twin/items/rejected/{quality}")
+            raise Rejected(f"{quality}: {reason}: {item.url}")
         return item
-
-    def _reject(self, quality: str, reason: str, url: str) -> None:
-        self.stats.inc_value(f"twin/items/rejected/{quality}")
-        raise Rejected(f"{quality}: {reason}: {url}")

@@ -10,7 +10,6 @@ started again on next use. The code path is real pymongo in both cases.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import logging
 import os
@@ -19,11 +18,12 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pymongo
 from pymongo.errors import PyMongoError
+
+from twin_scraper.stores.filelock import locked
 
 logger = logging.getLogger(__name__)
 
@@ -41,13 +41,15 @@ def ensure_server(data_dir: str | Path) -> str:
     """Return the URI of the embedded server for `data_dir`, starting it if needed."""
     data_dir = Path(data_dir).resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
-    with _locked(data_dir / "mongo.lock"):
+    with locked(data_dir / "mongo.lock"):
         state = _read_state(data_dir)
-        if state and _alive(state["pid"]) and _ping(state["port"]):
-            return _uri(state["port"])
-        if state and _alive(state["pid"]):
-            # Alive but not answering: a hung server would hold the SQLite file.
+        if state and _ours(state["pid"], data_dir):
+            if _ping(state["port"], attempts=3):
+                return _uri(state["port"])
+            # Ours, alive, yet silent through three pings: hung, and holding the SQLite file.
             _terminate(state["pid"])
+        elif state:
+            _wait_exit(state["pid"])  # a server that was just killed may still be exiting
         return _start(data_dir)
 
 
@@ -56,10 +58,10 @@ def stop_server(data_dir: str | Path) -> bool:
     data_dir = Path(data_dir).resolve()
     if not data_dir.is_dir():
         return False
-    with _locked(data_dir / "mongo.lock"):
+    with locked(data_dir / "mongo.lock"):
         state = _read_state(data_dir)
         (data_dir / STATE_FILE).unlink(missing_ok=True)
-        if not state or not _alive(state["pid"]):
+        if not state or not _ours(state["pid"], data_dir):
             return False
         _terminate(state["pid"])
         return True
@@ -67,8 +69,9 @@ def stop_server(data_dir: str | Path) -> bool:
 
 def server_status(data_dir: str | Path) -> dict | None:
     """The running server's pid, port and URI, or None."""
-    state = _read_state(Path(data_dir).resolve())
-    if state and _alive(state["pid"]) and _ping(state["port"]):
+    data_dir = Path(data_dir).resolve()
+    state = _read_state(data_dir)
+    if state and _ours(state["pid"], data_dir) and _ping(state["port"]):
         return {**state, "uri": _uri(state["port"])}
     return None
 
@@ -130,15 +133,43 @@ def _uri(port: int) -> str:
     return f"mongodb://127.0.0.1:{port}/"
 
 
-def _ping(port: int) -> bool:
+def _ping(port: int, attempts: int = 1) -> bool:
     client = pymongo.MongoClient(_uri(port), serverSelectionTimeoutMS=1500, connectTimeoutMS=1500)
     try:
-        client.admin.command("ping")
-        return True
-    except PyMongoError:
+        for _ in range(attempts):
+            try:
+                client.admin.command("ping")
+                return True
+            except PyMongoError:
+                continue
         return False
     finally:
         client.close()
+
+
+def _command(pid: int) -> str:
+    """The command line of a live process ("" for a zombie or an unknown pid)."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:  # no /proc (macOS)
+        result = subprocess.run(
+            ["ps", "-p", str(pid), "-o", "command="], capture_output=True, text=True
+        )
+        return result.stdout
+
+
+def _ours(pid: int, data_dir: Path) -> bool:
+    """Is `pid` alive and the nx-27017 server of this data directory? A pid recorded
+    before a reboot or crash may belong to any other process by now: never signal it."""
+    command = _command(pid) if _alive(pid) else ""
+    return "nx_27017" in command and str(data_dir / DB_FILE) in command
+
+
+def _wait_exit(pid: int, timeout: float = 5.0) -> None:
+    """Wait (without signalling) for a dying process: one with no command line left."""
+    deadline = time.monotonic() + timeout
+    while _alive(pid) and not _command(pid).strip() and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 def _alive(pid: int) -> bool:
@@ -182,13 +213,3 @@ def _read_state(data_dir: Path) -> dict | None:
         )
     except (OSError, ValueError, AttributeError):
         return None
-
-
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    with open(path, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)

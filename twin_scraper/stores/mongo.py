@@ -7,6 +7,7 @@ Collections: `users`, one per category (`articles`, `posts`, `repositories`), `r
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 import zlib
 from collections.abc import Iterable, Iterator
@@ -25,7 +26,6 @@ from twin_scraper.items import Category
 logger = logging.getLogger(__name__)
 
 CATEGORIES = tuple(c.value for c in Category)
-EMBED_PENDING = "pending"
 EMBED_DONE = "done"
 
 
@@ -33,17 +33,21 @@ class StoreUnavailable(RuntimeError):
     """A store cannot be reached; the message names it (without secrets) and what to do."""
 
 
+_SECRET_PARAM = re.compile(
+    r"(?i)([?&][^=&]*(?:password|secret|token|key|credential|authmechanismproperties)[^=&]*=)[^&]*"
+)
+
+
 def redact_uri(uri: str) -> str:
-    """The URI with any password replaced, for messages and logs."""
+    """The URI with its password and secret-looking query values replaced, for messages."""
     try:
         parts = urlsplit(uri)
-        if parts.password is None:
-            return uri
-        netloc = parts.netloc.rsplit("@", 1)[1]
-        user = parts.username or ""
-        return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}"))
+        if parts.password is not None:
+            host = parts.netloc.rsplit("@", 1)[1]
+            parts = parts._replace(netloc=f"{parts.username or ''}:***@{host}")
+        return _SECRET_PARAM.sub(r"\1***", urlunsplit(parts))
     except ValueError:
-        return "<unparseable MongoDB URI>"
+        return "<unparseable URI>"
 
 
 @dataclass(frozen=True)
@@ -58,10 +62,14 @@ class MongoStore:
     """The raw documents of one database."""
 
     def __init__(self, uri: str, database: str, timeout_ms: int = 5000) -> None:
-        self.uri = uri
-        self.client: pymongo.MongoClient = pymongo.MongoClient(
-            uri, serverSelectionTimeoutMS=timeout_ms, connectTimeoutMS=timeout_ms, tz_aware=True
-        )
+        self.where = redact_uri(uri)  # the URI itself is kept nowhere: it may hold a password
+        try:
+            self.client: pymongo.MongoClient = pymongo.MongoClient(
+                uri, serverSelectionTimeoutMS=timeout_ms, connectTimeoutMS=timeout_ms, tz_aware=True
+            )
+        except (PyMongoError, ValueError) as exc:
+            problem = str(exc).replace(uri, self.where)
+            raise StoreUnavailable(f"MongoDB URI {self.where} is not valid: {problem}") from None
         self.db = self.client[database]
         try:
             self.client.admin.command("ping")
@@ -69,7 +77,7 @@ class MongoStore:
         except PyMongoError as exc:
             self.client.close()
             raise StoreUnavailable(
-                f"MongoDB is unreachable at {redact_uri(uri)}: {type(exc).__name__}. Start it, "
+                f"MongoDB is unreachable at {self.where}: {type(exc).__name__}. Start it, "
                 "or unset MONGODB_URI to use the embedded server."
             ) from None
 
@@ -122,18 +130,28 @@ class MongoStore:
         return known
 
     def write_documents(self, docs: list[dict[str, Any]], raw: list[dict[str, Any]]) -> None:
-        """Write a batch: documents by category (insert when new, replace when changed) and
-        their raw pages. Ids are deterministic, so a document another process inserted
-        meanwhile is replaced instead of failing."""
+        """Write a batch: raw pages first, then documents by category (insert when new,
+        replace when changed), then drop the raw versions they supersede. A failure at
+        any step leaves every stored document with the raw HTML it came from."""
+        if raw:
+            self._insert_raw(raw)
         by_category: dict[str, list[dict[str, Any]]] = {}
         for doc in docs:
             by_category.setdefault(doc["category"], []).append(doc)
         for category, batch in by_category.items():
             self._upsert(self.db[category], batch)
         if raw:
-            self._write_raw(raw)
+            self.db.raw_pages.delete_many(
+                {
+                    "doc_id": {"$in": [r["doc_id"] for r in raw]},
+                    "_id": {"$nin": [r["_id"] for r in raw]},
+                }
+            )
 
     def _upsert(self, collection: Any, batch: list[dict[str, Any]]) -> None:
+        """Inserts for new documents, replaces for known ones: on nx-27017 inserts are
+        several times faster than upserts. Ids are deterministic, so a document another
+        process inserted meanwhile is replaced instead of failing."""
         existing = {
             d["_id"]
             for d in collection.find({"_id": {"$in": [doc["_id"] for doc in batch]}}, {"_id": 1})
@@ -153,21 +171,14 @@ class MongoStore:
                 ordered=False,
             )
 
-    def _write_raw(self, raw: list[dict[str, Any]]) -> None:
-        """Insert the new raw pages, then delete the versions they supersede: a crash in
-        between leaves two versions, never none. (Inserts, not replaces: nx-27017 cannot
-        replace a document holding binary data.)"""
+    def _insert_raw(self, raw: list[dict[str, Any]]) -> None:
+        """Raw pages are only ever inserted (nx-27017 cannot replace a document holding
+        binary data); their ids carry the content hash, so a repeat is a no-op."""
         try:
             self.db.raw_pages.insert_many(raw, ordered=False)
         except BulkWriteError as exc:
             if any(e.get("code") != 11000 for e in exc.details["writeErrors"]):
                 raise
-        self.db.raw_pages.delete_many(
-            {
-                "doc_id": {"$in": [r["doc_id"] for r in raw]},
-                "_id": {"$nin": [r["_id"] for r in raw]},
-            }
-        )
 
     def record_listing(self, known: KnownDocument, listed_updated_at: datetime) -> None:
         """Remember a new listing date of an unchanged document (its content stays)."""
@@ -201,17 +212,12 @@ class MongoStore:
 
     def documents_to_embed(self, model: str, everything: bool = False) -> Iterator[dict[str, Any]]:
         """Documents whose vectors are missing or made by another model (all, if asked)."""
-        query: dict[str, Any] = (
-            {}
-            if everything
-            else {"$or": [{"embed.status": {"$ne": EMBED_DONE}}, {"embed.model": {"$ne": model}}]}
-        )
+        query = {} if everything else _to_embed(model)
         for category in CATEGORIES:
             yield from self.db[category].find(query).sort("_id", 1)
 
     def count_to_embed(self, model: str) -> int:
-        query = {"$or": [{"embed.status": {"$ne": EMBED_DONE}}, {"embed.model": {"$ne": model}}]}
-        return sum(self.db[c].count_documents(query) for c in CATEGORIES)
+        return sum(self.db[c].count_documents(_to_embed(model)) for c in CATEGORIES)
 
     def iter_documents(self, query: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
         for category in CATEGORIES:
@@ -234,6 +240,10 @@ class MongoStore:
 
     def latest_runs(self, limit: int = 1) -> list[dict[str, Any]]:
         return list(self.db.crawl_runs.find().sort("started_at", -1).limit(limit))
+
+
+def _to_embed(model: str) -> dict[str, Any]:
+    return {"$or": [{"embed.status": {"$ne": EMBED_DONE}}, {"embed.model": {"$ne": model}}]}
 
 
 def compress_html(html: str) -> Binary:

@@ -16,7 +16,7 @@ from typing import Any
 
 from qdrant_client import QdrantClient, models
 
-from twin_scraper.stores.mongo import StoreUnavailable
+from twin_scraper.stores.mongo import StoreUnavailable, redact_uri
 
 logger = logging.getLogger(__name__)
 
@@ -62,14 +62,13 @@ class QdrantStore:
         dim: int,
     ) -> QdrantStore:
         name = collection_name(base_collection, model)
-        where = url or f"local storage {local_path}"
+        where = redact_uri(url) if url else f"local storage {local_path}"
         try:
             if url:
                 client = QdrantClient(url=url, api_key=api_key or None, timeout=30)
             else:
                 Path(local_path).mkdir(parents=True, exist_ok=True)
                 client = QdrantClient(path=str(local_path))
-            return cls(client, name, dim, where, remote=bool(url))
         except RuntimeError as exc:
             if "already accessed" in str(exc):
                 raise StoreUnavailable(
@@ -78,9 +77,17 @@ class QdrantStore:
                     "Qdrant server (QDRANT_URL)"
                 ) from None
             raise StoreUnavailable(f"Qdrant {where} cannot be opened: {exc}") from None
+        except Exception as exc:  # the client raises many transport and config types
+            raise StoreUnavailable(f"Qdrant {where} cannot be opened: {exc}") from None
+        try:
+            return cls(client, name, dim, where, remote=bool(url))
         except Exception as exc:
+            client.close()  # local mode: release the storage lock for the next user
+            if isinstance(exc, StoreUnavailable):
+                raise
+            message = str(exc).replace(url, where) if url else str(exc)
             raise StoreUnavailable(
-                f"Qdrant is unreachable at {where}: {type(exc).__name__}: {exc}"
+                f"Qdrant is unreachable at {where}: {type(exc).__name__}: {message}"
             ) from None
 
     def close(self) -> None:
