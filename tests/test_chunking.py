@@ -56,3 +56,9 @@ def test_empty_text_gives_no_chunks(count) -> None:
     assert chunk_text("\n\n  \n", count) == []
     with pytest.raises(ValueError):
         chunk_text("x", count, max_tokens=10, overlap=10)
+
+
+def test_a_longer_fence_holds_shorter_fence_lines(count) -> None:
+    code = "````\nline 1\n  ```inner```\n```\n\n\tend\n````"
+    text = f"Intro\n\n{code}\n\nOutro"
+    assert split_blocks(text) == ["Intro", code, "Outro"]

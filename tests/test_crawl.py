@@ -202,8 +202,14 @@ async def test_site_discovery_follows_feed_pages_and_sitemaps(
 async def test_site_discovery_honours_limit(
     site: SiteServer, settings: dict, mongo: MongoStore
 ) -> None:
+    before = dict(site.hits)
     await run_spider("article", settings, site=site.url("/blog/"), author="Priya Raman", limit="2")
-    assert len(stored(mongo)) == 2
+    newest = sorted(BLOG_POSTS, key=lambda e: e["published"], reverse=True)[:2]
+    assert set(stored(mongo)) == {canonicalize_url(site.url(e["path"])) for e in newest}
+    fetched = {
+        p for p, n in site.hits.items() if p.startswith("/blog/posts/") and n > before.get(p, 0)
+    }
+    assert fetched == {e["path"] for e in newest}  # no post beyond the limit was fetched
 
 
 @deferred_f_from_coro_f

@@ -79,3 +79,26 @@ def test_looks_like_article() -> None:
     assert looks_like_article('<meta property="og:type" content="article">', "http://x/a", None)
     assert not looks_like_article('<meta property="og:type" content="website">', "http://x/a", None)
     assert not looks_like_article("<p>no markup</p>", "http://x/tag/python/", None)
+
+
+def test_utf8_page_labelled_latin1_is_read_as_utf8() -> None:
+    from twin_scraper.extract.encoding import decode_html
+
+    assert decode_html("marché \u2013 café".encode(), "cp1252") == ("marché \u2013 café", "utf-8")
+    latin1 = "marché".encode("latin-1")
+    assert decode_html(latin1, "utf-8") == ("marché", "cp1252")
+    assert decode_html(latin1, "iso-8859-1") == ("marché", "iso-8859-1")
+
+
+def test_a_long_paywalled_article_is_stored_as_a_preview() -> None:
+    words = " ".join(["The market opened with a long discussion of interest rates."] * 60)
+    html = (
+        "<html><head><title>Rates</title><script type='application/ld+json'>"
+        '{"@type": "NewsArticle", "isAccessibleForFree": false}</script></head>'
+        f"<body><article><h1>Rates</h1><p>{words}</p></article></body></html>"
+    )
+    fields = article_fields(html, "https://news.example/rates", "Ada Quill")
+    assert fields["quality"] == Quality.OK and fields["truncated"] is True
+    free = article_fields(html.replace("false", "true"), "https://news.example/r", "Ada Quill")
+    assert free["truncated"] is False
+    assert fields_of("articles/plain-essay")["truncated"] is False

@@ -113,3 +113,11 @@ def test_any_text_gives_a_batch_or_a_seed_file_error(text: str) -> None:
     except SeedFileError:
         return
     assert isinstance(batch, SeedBatch) and batch.links
+
+
+def test_every_registered_platform_route_is_a_seeds_spider_method() -> None:
+    from twin_scraper.platforms import ARTICLE, EXTRACTORS, PLATFORMS
+    from twin_scraper.spiders.seeds import SeedsSpider
+
+    for platform in [ARTICLE, *PLATFORMS, *EXTRACTORS.values()]:
+        assert callable(getattr(SeedsSpider, platform.route, None)), platform.name

@@ -20,24 +20,26 @@ _LONG_WORD_CHARS = 200
 
 
 def split_blocks(text: str) -> list[str]:
-    """Paragraph-level blocks; a fenced code block is one block even with blank lines."""
+    """Paragraph-level blocks; a fenced code block is one block even with blank lines. A
+    fence closes only on a line of the same character, at least as long (CommonMark), so
+    a ```` block may hold ``` lines."""
     blocks: list[str] = []
     current: list[str] = []
     fence: str | None = None
     for line in text.splitlines():
-        match = _FENCE.match(line)
-        if fence is None and match:
-            if current:
-                blocks.append("\n".join(current))
-            current, fence = [line], match.group(1)[0] * 3
-            continue
         if fence is not None:
             current.append(line)
-            if line.strip().startswith(fence) and len(current) > 1:
+            stripped = line.strip()
+            if stripped.startswith(fence) and not stripped.strip(fence[0]):
                 blocks.append("\n".join(current))
                 current, fence = [], None
             continue
-        if line.strip():
+        match = _FENCE.match(line)
+        if match:
+            if current:
+                blocks.append("\n".join(current))
+            current, fence = [line], match.group(1)
+        elif line.strip():
             current.append(line)
         elif current:
             blocks.append("\n".join(current))

@@ -16,7 +16,7 @@ from courlan import is_navigation_page
 
 from twin_scraper.extract.article import EXTRACTOR_NAME, EXTRACTOR_VERSION, extract_article
 from twin_scraper.items import Category
-from twin_scraper.quality import assess
+from twin_scraper.quality import assess, is_preview
 from twin_scraper.urls import canonicalize_url, domain_of
 
 _NAME_WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
@@ -104,6 +104,7 @@ def article_fields(
         "updated_at": extracted.updated_at,
         "extractor": EXTRACTOR_NAME,
         "extractor_version": EXTRACTOR_VERSION,
+        "truncated": is_preview(html, extracted.markdown),
         "quality": quality,
         "quality_reason": reason,
         "http_status": http_status,

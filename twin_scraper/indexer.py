@@ -39,12 +39,19 @@ class Indexer:
         self.embedder = embedder
         self.qdrant = qdrant
         self.batch_size = batch_size
-        self.max_tokens = min(max_tokens, embedder.max_tokens - 16)  # room for the title
+        self.max_tokens = max_tokens
         self.overlap = overlap
 
     def chunks(self, record: dict[str, Any]) -> list[str]:
+        """The document's chunks, sized so that title + chunk fit the model's window
+        ([CLS] and [SEP] included): nothing is cut off silently."""
+        (title_tokens,) = self.embedder.count_tokens([_context(record)])
+        budget = min(self.max_tokens, self.embedder.max_tokens - 2 - title_tokens)
         return chunk_text(
-            record.get("content") or "", self.embedder.count_tokens, self.max_tokens, self.overlap
+            record.get("content") or "",
+            self.embedder.count_tokens,
+            budget,
+            min(self.overlap, budget // 4),
         )
 
     def index(self, records: Sequence[dict[str, Any]]) -> list[Embedded]:
@@ -55,12 +62,13 @@ class Indexer:
         for record in records:
             chunks = self.chunks(record)
             title = record.get("title") or ""
+            context = _context(record)
             published = record.get("published_at")
             for index, chunk in enumerate(chunks):
                 # The vector sees the words (and the title for context), not link URLs or
                 # Markdown marks; the payload keeps the Markdown.
                 plain = markdown_to_text(chunk)
-                texts.append(f"{title}\n\n{plain}" if title else plain)
+                texts.append(f"{context}\n\n{plain}" if context else plain)
                 payloads.append(
                     {
                         "doc_id": record["_id"],
@@ -109,3 +117,8 @@ class Indexer:
             [(d.category, d.id, d.content_hash, d.chunks) for d in done], self.embedder.name
         )
         return done
+
+
+def _context(record: dict[str, Any]) -> str:
+    """What each chunk's vector also sees: the document's title, at most 32 words."""
+    return " ".join((record.get("title") or "").split()[:32])

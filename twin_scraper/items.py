@@ -10,6 +10,7 @@ import hashlib
 import uuid
 from datetime import UTC, datetime
 from enum import StrEnum
+from functools import cached_property
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -101,14 +102,24 @@ class Document(BaseModel):
     def id(self) -> str:
         return document_id(self.canonical_url)
 
-    @property
+    @cached_property
     def word_count(self) -> int:
         """Words of the text itself: no Markdown marks, link URLs or image references."""
         return len(markdown_to_text(self.content).split())
 
-    @property
+    @cached_property
     def content_hash(self) -> str:
-        return content_hash(self.title, self.subtitle, self.content, str(self.truncated))
+        """What makes a stored copy stale: the text, and what goes with every vector of it
+        (title, author, date), so a corrected byline or date is written and re-embedded."""
+        published = self.published_at.isoformat() if self.published_at else None
+        return content_hash(
+            self.title,
+            self.subtitle,
+            self.content,
+            str(self.truncated),
+            self.author_full_name,
+            published,
+        )
 
     def record(self, author_id: str | None = None) -> dict[str, Any]:
         """The stored form: every field plus the derived id, hash and word count, waiting

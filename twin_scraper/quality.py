@@ -94,3 +94,13 @@ def assess(
     if not text.strip():
         return Quality.EMPTY, "no main text found"
     return Quality.OK, None
+
+
+_NOT_FREE = re.compile(r"""["']isAccessibleForFree["']\s*:\s*["']?false""", re.IGNORECASE)
+
+
+def is_preview(html: str, text: str) -> bool:
+    """A page that shows only the start of its text: it declares itself not free
+    (schema.org `isAccessibleForFree: false`) or its text ends in a paywall prompt."""
+    tail = text[-400:].lower()
+    return bool(_NOT_FREE.search(html[:500_000])) or any(p in tail for p in LOGIN_PHRASES)

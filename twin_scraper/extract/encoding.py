@@ -20,9 +20,10 @@ def looks_binary(body: bytes) -> bool:
 
 
 def decode_html(body: bytes, declared: str | None) -> tuple[str, str]:
-    """(text, encoding used). The declared encoding when the bytes really are in it, else
-    UTF-8, else Windows-1252 (the usual truth behind a wrong label), which never fails."""
-    for encoding in (declared, "utf-8"):
+    """(text, encoding used). UTF-8 when the bytes are valid UTF-8 (text in another
+    encoding almost never is, and servers often label UTF-8 pages ISO-8859-1), else the
+    declared encoding, else Windows-1252 (the usual truth behind a wrong label)."""
+    for encoding in ("utf-8", declared):
         if not encoding:
             continue
         try:

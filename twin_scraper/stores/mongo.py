@@ -22,6 +22,7 @@ from pymongo import InsertOne, ReplaceOne, UpdateOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 
 from twin_scraper.items import Category
+from twin_scraper.urls import canonicalize_url
 
 logger = logging.getLogger(__name__)
 
@@ -119,15 +120,19 @@ class MongoStore:
 
     # --- documents --------------------------------------------------------------------
     def known_documents(self) -> dict[str, KnownDocument]:
-        """Canonical URL -> id, category and content hash of every stored document."""
+        """Every stored document by canonical URL, and also by the URL it was fetched from
+        when that differs (a feed may list http:// where the page declares https://)."""
         known: dict[str, KnownDocument] = {}
+        fetched: dict[str, KnownDocument] = {}
+        fields = {"canonical_url": 1, "url": 1, "content_hash": 1, "listed_updated_at": 1}
         for category in CATEGORIES:
-            fields = {"canonical_url": 1, "content_hash": 1, "listed_updated_at": 1}
             for doc in self.db[category].find({}, fields):
-                known[doc["canonical_url"]] = KnownDocument(
+                entry = KnownDocument(
                     doc["_id"], category, doc.get("content_hash", ""), doc.get("listed_updated_at")
                 )
-        return known
+                known[doc["canonical_url"]] = entry
+                fetched[canonicalize_url(doc.get("url") or "")] = entry
+        return fetched | known
 
     def write_documents(self, docs: list[dict[str, Any]], raw: list[dict[str, Any]]) -> None:
         """Write a batch: raw pages first, then documents by category (insert when new,
