@@ -99,7 +99,7 @@ def test_scrapy_crawl_then_search_export_and_report(
     assert results[0]["url"] == canonicalize_url(site.url("/articles/code-heavy/"))
     assert results[0]["author"] == "Priya Raman" and results[0]["text"]
     filtered = twin(["search", CODE_HEAVY_QUERY, "--author", "Someone Else", "--json"], env)
-    assert json.loads(filtered.stdout) == []
+    assert filtered.returncode == 0 and json.loads(filtered.stdout) == []
 
     out = tmp_path / "corpus.jsonl"
     exported = twin(["export", "--out", str(out)], env)
@@ -247,3 +247,23 @@ def test_twin_demo_crawls_the_sample_blog_and_finds_the_sourdough_post(
     assert "Crawl report: article (finished)" in result.stderr
     # the demo stops the embedded MongoDB it started
     assert not (tmp_path / "data" / "demo" / "mongo.json").exists()
+
+
+def test_crawl_without_embedding_then_twin_embed_catches_up(
+    site: SiteServer, settings: dict, mongo: MongoStore
+) -> None:
+    env = {**environment(settings), "TWIN_EMBED": "false"}
+    urls = f"{site.url('/articles/code-heavy/')},{site.url('/articles/german/')}"
+    crawl = run(["scrapy", "crawl", "article", "-a", f"url={urls}", "-a", "author=P R"], env)
+    assert crawl.returncode == 0, crawl.stderr[-2000:]
+    assert "2 document(s) wait for embedding: run `twin embed`." in crawl.stderr
+    assert mongo.latest_runs(1)[0]["embed_pending"] == 2
+    assert {d["embed"]["status"] for d in mongo.iter_documents()} == {"pending"}
+
+    embedded = twin(["embed"], env)
+    assert embedded.returncode == 0, embedded.stderr
+    assert "Embedded 2 document(s) into" in embedded.stdout
+    assert {d["embed"]["status"] for d in mongo.iter_documents()} == {"done"}
+    found = json.loads(twin(["search", CODE_HEAVY_QUERY, "-k", "1", "--json"], env).stdout)
+    assert found[0]["url"] == canonicalize_url(site.url("/articles/code-heavy/"))
+    assert "Embedded 0 document(s)" in twin(["embed"], env).stdout

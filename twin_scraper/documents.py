@@ -17,7 +17,7 @@ from courlan import is_navigation_page
 from twin_scraper.extract.article import EXTRACTOR_NAME, EXTRACTOR_VERSION, extract_article
 from twin_scraper.items import Category
 from twin_scraper.quality import assess, is_preview
-from twin_scraper.urls import canonicalize_url, domain_of
+from twin_scraper.urls import canonicalize_url, domain_of, is_http_url
 
 _NAME_WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 _BY_PREFIX = {"by", "von", "par", "por", "door", "di", "written", "posted", "and", "with"}
@@ -57,10 +57,9 @@ def same_author(byline: str | None, full_name: str) -> bool | None:
 def canonical_for(page_url: str, declared: str | None) -> str:
     """The page's declared canonical URL, unless it is missing, not http(s), or points a
     post at a site's home page (a common template bug that would merge every post)."""
-    if declared:
-        parts = urlsplit(declared)
-        usable = parts.scheme in {"http", "https"} and bool(parts.hostname)
-        if usable and (parts.path.strip("/") or not urlsplit(page_url).path.strip("/")):
+    if declared and is_http_url(declared):
+        declared_home = not urlsplit(declared).path.strip("/")
+        if not declared_home or not urlsplit(page_url).path.strip("/"):
             return canonicalize_url(declared)
     return canonicalize_url(page_url)
 

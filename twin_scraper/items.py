@@ -40,6 +40,11 @@ class Quality(StrEnum):
     EMPTY = "empty"
 
 
+def full_name(value: str) -> str:
+    """A person's name as stored and matched everywhere: words joined by single spaces."""
+    return " ".join(value.split())
+
+
 def document_id(canonical_url: str) -> str:
     """Deterministic UUID (as a string: nx-27017 returns binary UUIDs as bytes)."""
     return str(uuid.uuid5(DOCUMENT_NAMESPACE, canonical_url))
@@ -93,7 +98,7 @@ class Document(BaseModel):
     @field_validator("author_full_name")
     @classmethod
     def _name_words(cls, value: str) -> str:
-        name = " ".join(value.split())
+        name = full_name(value)
         if not name:
             raise ValueError("no author: the page names none, so pass the author's full name")
         return name

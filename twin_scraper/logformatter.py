@@ -9,7 +9,8 @@ from typing import Any
 from scrapy.logformatter import LogFormatter, LogFormatterResult
 
 
-def _url(item: Any) -> str:
+def item_url(item: Any) -> str:
+    """The URL of any item we yield (a Document, or a dict in tests and user spiders)."""
     url = getattr(item, "url", None)
     if url is None and isinstance(item, dict):
         url = item.get("url")
@@ -18,7 +19,7 @@ def _url(item: Any) -> str:
 
 class TwinLogFormatter(LogFormatter):
     def scraped(self, item: Any, response: Any, spider: Any) -> LogFormatterResult:
-        return {"level": logging.DEBUG, "msg": "Stored %(url)s", "args": {"url": _url(item)}}
+        return {"level": logging.DEBUG, "msg": "Stored %(url)s", "args": {"url": item_url(item)}}
 
     def dropped(
         self, item: Any, exception: BaseException, response: Any, spider: Any
@@ -36,5 +37,5 @@ class TwinLogFormatter(LogFormatter):
         return {
             "level": logging.ERROR,
             "msg": "Error processing %(url)s",
-            "args": {"url": _url(item)},
+            "args": {"url": item_url(item)},
         }

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
+from twin_scraper.items import full_name
 from twin_scraper.urls import is_http_url
 
 
@@ -32,7 +33,7 @@ def parse_params(model: type[BaseModel], spider: str, kwargs: dict) -> BaseModel
 def clean_author(value: str | None) -> str | None:
     if value is None:
         return None
-    name = " ".join(value.split())
+    name = full_name(value)
     if not name:
         raise ValueError("the author's full name is blank")
     return name

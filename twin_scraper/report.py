@@ -20,6 +20,7 @@ from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
+from twin_scraper.logformatter import item_url
 from twin_scraper.pipelines import Duplicate, Invalid, Rejected, StoreFailed, Unchanged
 from twin_scraper.resources import CrawlResources
 from twin_scraper.stores.embedder import MODEL_NAME
@@ -193,12 +194,10 @@ class CrawlReportExtension:
 
     def item_dropped(self, item: Any, exception: DropItem) -> None:
         outcome, reason = drop_outcome(exception)
-        url = getattr(item, "url", None) or (item.get("url") if isinstance(item, dict) else None)
-        self.report.record(str(url or ""), outcome, reason, str(exception))
+        self.report.record(item_url(item), outcome, reason, str(exception))
 
     def item_error(self, item: Any, failure: Any) -> None:
-        url = getattr(item, "url", None) or ""
-        self.report.record(str(url), "failed", f"pipeline error: {failure.type.__name__}")
+        self.report.record(item_url(item), "failed", f"pipeline error: {failure.type.__name__}")
 
     def spider_error(self, failure: Any, response: Any) -> None:
         self.report.record(response.url, "failed", f"spider error: {failure.type.__name__}")

@@ -23,6 +23,7 @@ from typing import Any
 
 import yaml
 
+from twin_scraper.items import full_name
 from twin_scraper.urls import canonicalize_url, is_http_url
 
 
@@ -116,7 +117,7 @@ def parse_seeds(text: str, source: str = "<seeds>") -> SeedBatch:
             links.append(link)
     if errors:
         raise SeedFileError(f"seed file {source} has invalid links: " + "; ".join(errors))
-    return SeedBatch(author=" ".join(author.split()), links=tuple(links), source=source)
+    return SeedBatch(author=full_name(author), links=tuple(links), source=source)
 
 
 def _parse_link(entry: Any) -> SeedLink:
