@@ -17,7 +17,7 @@ import hashlib
 import json
 import shutil
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -62,8 +62,12 @@ def _config(data_dir: Path | None = None) -> StoreConfig:
     return StoreConfig.from_settings(project_settings(overrides))
 
 
-def _fail(message: str) -> typer.Exit:
+def _error(message: str) -> None:
     err.print("[bold red]error:[/]", Text(message))
+
+
+def _fail(message: str) -> typer.Exit:
+    _error(message)
     return typer.Exit(code=1)
 
 
@@ -114,7 +118,7 @@ def run_crawls(
                 try:
                     yield process.crawl(crawler, **kwargs)
                 except Exception as exc:
-                    err.print(f"[bold red]error:[/] {escape(spider)} crawl failed:", Text(str(exc)))
+                    _error(f"{spider} crawl failed: {exc}")
         finally:
             from twisted.internet import reactor  # installed by CrawlerProcess by now
 
@@ -142,7 +146,7 @@ def _embed_records(config: StoreConfig, mongo: MongoStore, everything: bool) -> 
     indexer = _open_indexer(config)
     model = indexer.embedder.name
     total = sum(mongo.count_documents().values()) if everything else mongo.count_to_embed(model)
-    points = 0
+    embedded = points = 0
     try:
         with _progress() as progress:
             task = progress.add_task("Embedding", total=total)
@@ -150,14 +154,15 @@ def _embed_records(config: StoreConfig, mongo: MongoStore, everything: bool) -> 
                 mongo.documents_to_embed(model, everything), config.embed_batch_docs
             ):
                 points += sum(d.chunks for d in indexer.index_stored(batch, mongo))
+                embedded += len(batch)
                 progress.advance(task, len(batch))
     finally:
         indexer.qdrant.close()
     console.print(
-        f"Embedded {total} document(s) into {points} chunk(s) "
+        f"Embedded {embedded} document(s) into {points} chunk(s) "
         f"in {indexer.qdrant.collection} ({indexer.qdrant.where})."
     )
-    return total
+    return embedded
 
 
 def _open_mongo(config: StoreConfig) -> MongoStore:
@@ -349,7 +354,7 @@ def reextract(
                     err.print(f"kept {escape(record['canonical_url'])}: {escape(problem[1])}")
                     continue
                 new = document.record(author_id=record.get("author_id"))
-                mongo.write_documents([new | {"stored_at": datetime.now(UTC)}], [])
+                mongo.write_documents([new], [])
                 changed += 1
         console.print(
             f"Re-extracted: {changed} changed, {unchanged} unchanged, {kept} kept as stored "

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from pymongo.errors import PyMongoError
@@ -66,9 +65,9 @@ class MongoPipeline:
         return self.user_ids[full_name]
 
     def _write(self, batch: list[Entry]) -> None:
-        now = datetime.now(UTC)
-        records = [record | {"stored_at": now} for record, _ in batch]
-        self.store.write_documents(records, [raw for _, raw in batch if raw is not None])
+        self.store.write_documents(
+            [record for record, _ in batch], [raw for _, raw in batch if raw is not None]
+        )
 
     async def close_spider(self) -> None:
         if self.writer is not None:  # None when the store never opened

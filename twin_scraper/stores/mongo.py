@@ -140,9 +140,10 @@ class MongoStore:
         any step leaves every stored document with the raw HTML it came from."""
         if raw:
             self._insert_raw(raw)
+        now = datetime.now(UTC)
         by_category: dict[str, list[dict[str, Any]]] = {}
         for doc in docs:
-            by_category.setdefault(doc["category"], []).append(doc)
+            by_category.setdefault(doc["category"], []).append(doc | {"stored_at": now})
         for category, batch in by_category.items():
             self._upsert(self.db[category], batch)
         if raw:
