@@ -9,13 +9,17 @@ twin report                    the latest crawl reports
 twin export --out corpus.jsonl one document a line, for fine-tuning
 twin model fetch               assemble the offline embedding model
 twin mongo status|stop         the embedded MongoDB server
+twin scrapyd                   run Scrapyd for this project (credentials required)
+twin schedule SEEDFILE...      schedule seed files as jobs on a Scrapyd server
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
+import sys
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -33,6 +37,13 @@ from twin_scraper.items import Document
 from twin_scraper.pipelines.quality import rejection
 from twin_scraper.report import make_console, render
 from twin_scraper.seeds import SeedFileError, load_seed_file
+from twin_scraper.service import (
+    MAX_SEEDS_BYTES,
+    ScrapydApi,
+    ScrapydError,
+    check_credentials,
+    prepare_run_dir,
+)
 from twin_scraper.stores.embedded_mongo import server_status, stop_server
 from twin_scraper.stores.embedder import ModelMissing, fetch_model
 from twin_scraper.stores.mongo import MongoStore, StoreUnavailable
@@ -258,8 +269,7 @@ def crawl(
     for path in seed_files:
         settings = {}
         if resume:
-            digest = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]
-            settings["JOBDIR"] = str(data_dir / "jobs" / f"{path.stem}-{digest}")
+            settings["JOBDIR"] = str(_job_dir(data_dir, path))
         crawls.append(("seeds", {"file": str(path)}, settings))
     crawlers = run_crawls(crawls)
     for crawler in crawlers:
@@ -270,6 +280,100 @@ def crawl(
     failed = sum(not _crawl_ok(c) for c in crawlers)
     if failed:
         raise _fail(f"{failed} crawl(s) did not finish; see the log above")
+
+
+def _job_dir(data_dir: Path, path: Path) -> Path:
+    """One job directory per seed file, so running it again resumes it."""
+    digest = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]
+    return data_dir / "jobs" / f"{path.stem}-{digest}"
+
+
+@app.command()
+def scrapyd(
+    config: Annotated[Path, typer.Option(help="Scrapyd configuration to use.")] = Path(
+        "scrapyd.conf"
+    ),
+) -> None:
+    """Run Scrapyd for this project (in the foreground) in $TWIN_DATA_DIR/scrapyd, with
+    SCRAPYD_USERNAME and SCRAPYD_PASSWORD required. Deploy with `scrapyd-deploy`."""
+    settings = project_settings()
+    data_dir = StoreConfig.from_settings(settings).data_dir
+    try:
+        check_credentials(settings.get("SCRAPYD_USERNAME"), settings.get("SCRAPYD_PASSWORD"))
+        run_dir = prepare_run_dir(data_dir, config)
+    except ScrapydError as exc:
+        raise _fail(str(exc)) from None
+    console.print(f"Scrapyd runs in {run_dir} (job logs in {run_dir / 'logs'}); data in {data_dir}")
+    # Jobs run in Scrapyd's directory: an absolute data directory keeps them on ours.
+    environment = {**os.environ, "TWIN_DATA_DIR": str(data_dir)}
+    os.chdir(run_dir)
+    os.execve(sys.executable, [sys.executable, "-m", "scrapyd"], environment)
+
+
+@app.command()
+def schedule(
+    seed_files: Annotated[list[Path], typer.Argument(help="Seed files (YAML).")],
+    url: Annotated[
+        str | None, typer.Option("--scrapyd", help="Scrapyd's URL (default: SCRAPYD_URL).")
+    ] = None,
+    username: Annotated[
+        str | None, typer.Option(help="Default: SCRAPYD_USERNAME (preferred).")
+    ] = None,
+    password: Annotated[
+        str | None, typer.Option(help="Default: SCRAPYD_PASSWORD (preferred: not in ps).")
+    ] = None,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            help="A job directory per seed file on the server: a cancelled job scheduled "
+            "again resumes where it stopped."
+        ),
+    ] = False,
+    setting: Annotated[
+        list[str] | None,
+        typer.Option("--set", "-s", help="NAME=VALUE: a Scrapy setting for the jobs."),
+    ] = None,
+) -> None:
+    """Schedule seed files as `seeds` jobs on a Scrapyd server. The file's content is sent
+    with the job (`-a yaml=...`): the server need not see the client's files."""
+    settings = project_settings()
+    extra: dict[str, str] = {}
+    for item in setting or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise _fail(f"--set expects NAME=VALUE, got {item!r}")
+        extra[name.strip()] = value
+    batches = []
+    for path in seed_files:
+        try:
+            batch = load_seed_file(path)
+        except SeedFileError as exc:
+            raise _fail(str(exc)) from None
+        text = path.read_text(encoding="utf-8")
+        if len(text.encode()) > MAX_SEEDS_BYTES:
+            raise _fail(
+                f"seed file {path} is over {MAX_SEEDS_BYTES // 1000} kB, too big for a job "
+                "argument: split it into several files"
+            )
+        batches.append((path, batch, text))
+    api = ScrapydApi(
+        url or settings.get("SCRAPYD_URL"),
+        settings.get("SCRAPYD_USERNAME") if username is None else username,
+        settings.get("SCRAPYD_PASSWORD") if password is None else password,
+    )
+    project = settings.get("SCRAPYD_PROJECT")
+    for path, batch, text in batches:
+        job_settings = dict(extra)
+        if resume:  # relative: under the server's run directory, wherever that is
+            job_settings["JOBDIR"] = str(_job_dir(Path(), path))
+        try:
+            job = api.schedule(project, "seeds", {"yaml": text}, job_settings)
+        except ScrapydError as exc:
+            raise _fail(str(exc)) from None
+        console.print(
+            f"{path}: {len(batch.links)} link(s) for {batch.author}: job {job} "
+            f"(log: {api.where}/logs/{project}/seeds/{job}.log)"
+        )
 
 
 @app.command()

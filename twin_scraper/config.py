@@ -6,6 +6,7 @@ embedded defaults and the switches to real servers behave the same everywhere.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,7 +16,10 @@ from twin_scraper.indexer import Indexer
 from twin_scraper.stores.embedded_mongo import EmbeddedMongoError, ensure_server
 from twin_scraper.stores.embedder import Embedder, ensure_model
 from twin_scraper.stores.mongo import MongoStore, StoreUnavailable
-from twin_scraper.stores.qdrant import QdrantStore
+from twin_scraper.stores.qdrant import QdrantStore, StoreBusy
+
+#: How often a Qdrant local storage held by another process is tried again.
+BUSY_RETRY_SECONDS = 0.5
 
 
 def project_settings(overrides: dict | None = None) -> Settings:
@@ -83,18 +87,27 @@ class StoreConfig:
                 raise StoreUnavailable(str(exc)) from None
         return MongoStore(uri, self.mongo_database, self.mongo_timeout_ms)
 
-    def open_indexer(self) -> Indexer:
+    def open_indexer(self, wait: float = 0.0) -> Indexer:
         """The model (assembled on first use if allowed) and Qdrant, ready to embed.
-        Raises ModelMissing or StoreUnavailable with the cause."""
+        Local Qdrant held by another process is tried again for up to `wait` seconds.
+        Raises ModelMissing or StoreUnavailable (StoreBusy when still held) with the cause."""
         embedder = Embedder(ensure_model(self.model_dir, self.model_auto_fetch), self.embed_threads)
-        qdrant = QdrantStore.open(
-            self.qdrant_url,
-            self.qdrant_api_key,
-            self.qdrant_path,
-            self.qdrant_collection,
-            embedder.name,
-            embedder.dim,
-        )
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                qdrant = QdrantStore.open(
+                    self.qdrant_url,
+                    self.qdrant_api_key,
+                    self.qdrant_path,
+                    self.qdrant_collection,
+                    embedder.name,
+                    embedder.dim,
+                )
+                break
+            except StoreBusy:
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(min(BUSY_RETRY_SECONDS, max(0.0, deadline - time.monotonic())))
         return Indexer(
             embedder, qdrant, self.embed_batch_size, self.chunk_tokens, self.chunk_overlap
         )

@@ -94,8 +94,20 @@ class ArticleParams(BaseModel):
 
 
 class SeedsParams(BaseModel):
-    """`-a file=seeds/NAME.yaml`."""
+    """`-a file=seeds/NAME.yaml`, or the file's content as `-a yaml=...` (how
+    `twin schedule` sends a seed file to a Scrapyd server, which cannot read the
+    client's files)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    file: str
+    file: str | None = None
+    yaml: str | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> SeedsParams:
+        if (self.file is None) == (self.yaml is None):
+            raise ValueError(
+                "give either -a file=SEEDFILE or -a yaml=CONTENT (the seed file's text), "
+                "one of them"
+            )
+        return self

@@ -6,6 +6,7 @@ MongoDB's `crawl_runs` at the end of the crawl and printed.
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import uuid
@@ -223,6 +224,8 @@ class CrawlReportExtension:
             "requests": stats.get_value("downloader/request_count", 0),
             **self.report.as_document(),
         }
+        if getattr(spider, "_job", None):  # Scrapyd's job id, to find the job's log
+            run["scrapyd_job"] = spider._job
         stats.set_value("twin/report/run_id", self.run_id)
         resources = CrawlResources.of(self.crawler)
         if resources.mongo_error is not None and not self.report.domains:
@@ -238,4 +241,10 @@ class CrawlReportExtension:
             logger.error(
                 "Could not store the crawl report in MongoDB (%s); saved it to %s", exc, fallback
             )
-        render(run, make_console(stderr=True))
+        if self.crawler.settings.get("LOG_FILE"):
+            # Scrapyd jobs: stderr goes to Scrapyd's own log, so the report goes to the job's.
+            text = io.StringIO()
+            render(run, Console(file=text, width=120, soft_wrap=True))
+            logger.info("Crawl report:\n%s", text.getvalue().rstrip())
+        else:
+            render(run, make_console(stderr=True))

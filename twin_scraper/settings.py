@@ -67,6 +67,7 @@ ITEM_PIPELINES = {
 }
 EXTENSIONS = {
     "twin_scraper.report.CrawlReportExtension": 500,
+    "twin_scraper.jobdir.FinishedJobDirCleanup": 600,
 }
 
 # --- Data directory ---------------------------------------------------------------------
@@ -110,3 +111,14 @@ ARTICLE_MAX_SITEMAPS = 200  # child sitemaps followed per site (indexes can be h
 # Skip fetching a discovered post whose feed/sitemap date is not newer than the one seen
 # when it was stored. Off: every post is fetched again (changes still found by content).
 ARTICLE_TRUST_LISTING_DATES = True
+
+# --- Scrapyd: crawls as a service (`twin scrapyd`, `twin schedule`) ----------------------
+# Scrapyd itself reads SCRAPYD_USERNAME/SCRAPYD_PASSWORD (and SCRAPYD_HTTP_PORT,
+# SCRAPYD_BIND_ADDRESS); `twin scrapyd` refuses to start it without both credentials.
+SCRAPYD_URL = os.environ.get("SCRAPYD_URL", "http://127.0.0.1:6800")
+SCRAPYD_USERNAME = os.environ.get("SCRAPYD_USERNAME", "")
+SCRAPYD_PASSWORD = os.environ.get("SCRAPYD_PASSWORD", "")
+SCRAPYD_PROJECT = "twin_scraper"
+# A crawl that finds Qdrant's local storage held by another process (another job) leaves
+# its documents pending, then waits up to this many seconds at its end to embed them.
+QDRANT_BUSY_WAIT = float(os.environ.get("TWIN_QDRANT_WAIT", "120"))

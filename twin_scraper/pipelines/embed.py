@@ -1,11 +1,14 @@
 """Embedding into Qdrant: token-aware chunks, embedded in batches off the reactor thread.
 
 A document that cannot be embedded (Qdrant locked or down, model missing) keeps
-`embed.status: pending` in MongoDB and goes on: `twin embed` catches up later.
+`embed.status: pending` in MongoDB and goes on: `twin embed` catches up later. A crawl
+that found Qdrant's local storage held by another process (two Scrapyd jobs at once)
+waits for it at the end, up to QDRANT_BUSY_WAIT seconds, and embeds what is pending then.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -19,33 +22,49 @@ from twin_scraper.pipelines.batching import BatchWriter
 from twin_scraper.resources import CrawlResources
 from twin_scraper.stores.embedder import ModelMissing
 from twin_scraper.stores.mongo import StoreUnavailable
+from twin_scraper.stores.qdrant import StoreBusy
 
 logger = logging.getLogger(__name__)
 
 
 class EmbedPipeline:
-    def __init__(self, resources: CrawlResources, batch_docs: int, stats: Any) -> None:
+    def __init__(
+        self, resources: CrawlResources, batch_docs: int, stats: Any, busy_wait: float = 0.0
+    ) -> None:
         self.resources = resources
         self.config: StoreConfig = resources.config
         self.batch_docs = batch_docs
         self.stats = stats
+        self.busy_wait = busy_wait
         self.indexer: Indexer | None = None
+        self.busy = False
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> EmbedPipeline:
         if not crawler.settings.getbool("EMBED_ENABLED"):
             raise NotConfigured("embedding is off (EMBED_ENABLED); run `twin embed` later")
         resources = CrawlResources.of(crawler)
-        return cls(resources, resources.config.embed_batch_docs, crawler.stats)
+        return cls(
+            resources,
+            resources.config.embed_batch_docs,
+            crawler.stats,
+            crawler.settings.getfloat("QDRANT_BUSY_WAIT"),
+        )
 
     def open_spider(self) -> None:
         try:
             self.indexer = self.config.open_indexer()
         except (StoreUnavailable, ModelMissing) as exc:
+            self.busy = isinstance(exc, StoreBusy)
+            then = (
+                f"this crawl waits up to {self.busy_wait:g} s for it at the end to embed them"
+                if self.busy and self.busy_wait > 0
+                else "run `twin embed` to embed them"
+            )
             logger.warning(
-                "Embedding is off for this crawl: %s. Documents are stored and stay pending; "
-                "run `twin embed` to embed them.",
+                "Embedding is off for this crawl: %s. Documents are stored and stay pending; %s.",
                 exc,
+                then,
             )
             return
         self.writer: BatchWriter[dict[str, Any]] = BatchWriter(
@@ -78,6 +97,47 @@ class EmbedPipeline:
 
     async def close_spider(self) -> None:
         if self.indexer is None:
+            if self.busy and self.busy_wait > 0:
+                await asyncio.to_thread(self._catch_up)
             return
         await self.writer.close()
         self.indexer.qdrant.close()
+
+    def _catch_up(self) -> None:
+        """Worker thread, at the end of a crawl that found Qdrant busy: wait for it, then
+        embed every pending document, as `twin embed` would."""
+        try:
+            indexer = self.config.open_indexer(wait=self.busy_wait)
+        except (StoreUnavailable, ModelMissing) as exc:
+            logger.warning("Documents stay pending for `twin embed`: %s", exc)
+            return
+        mongo = self.resources.mongo
+        model = indexer.embedder.name
+        documents = points = 0
+        try:
+            batch: list[dict[str, Any]] = []
+            for record in mongo.documents_to_embed(model):
+                batch.append(record)
+                if len(batch) >= self.batch_docs:
+                    points += sum(d.chunks for d in indexer.index_stored(batch, mongo))
+                    documents += len(batch)
+                    batch = []
+            if batch:
+                points += sum(d.chunks for d in indexer.index_stored(batch, mongo))
+                documents += len(batch)
+        except Exception as exc:  # what is not embedded stays pending, as during the crawl
+            logger.warning(
+                "Catching up on embedding stopped (%s: %s); the rest stays pending for "
+                "`twin embed`",
+                type(exc).__name__,
+                exc,
+            )
+        finally:
+            indexer.qdrant.close()
+        self.stats.inc_value("twin/embed/caught_up", documents)
+        self.stats.inc_value("twin/qdrant/points", points)
+        logger.info(
+            "Qdrant is free again: embedded %d pending document(s) into %d chunk(s)",
+            documents,
+            points,
+        )

@@ -1,6 +1,7 @@
 """Batch crawls from a seed file: each link goes to the platform that handles its domain.
 
 scrapy crawl seeds -a file=seeds/example.yaml
+scrapy crawl seeds -a yaml="$(cat seeds/example.yaml)"     # the content (Scrapyd jobs)
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from typing import Any
 
 from twin_scraper.params import SeedsParams
 from twin_scraper.platforms import platform_for
-from twin_scraper.seeds import load_seed_file
+from twin_scraper.seeds import load_seed_file, parse_seeds
 from twin_scraper.spiders.article import ArticleRoutes
 from twin_scraper.spiders.base import TwinSpider
 
@@ -23,12 +24,16 @@ class SeedsSpider(ArticleRoutes, TwinSpider):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.batch = load_seed_file(self.params.file)
+        if self.params.yaml is not None:
+            self.batch = parse_seeds(self.params.yaml, "-a yaml")
+        else:
+            self.batch = load_seed_file(self.params.file)
         self.author = self.batch.author
         self._sites = {}
 
     def report_arguments(self) -> dict[str, Any]:
-        return {"file": self.params.file, "author": self.author, "links": len(self.batch.links)}
+        source = {"file": self.params.file} if self.params.file else {"yaml": "(inline)"}
+        return {**source, "author": self.author, "links": len(self.batch.links)}
 
     async def start(self) -> Any:
         for link in self.batch.links:

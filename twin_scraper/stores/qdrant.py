@@ -32,6 +32,10 @@ def collection_name(base: str, model: str) -> str:
     return f"{base}__{re.sub(r'[^A-Za-z0-9_-]+', '_', model)}"
 
 
+class StoreBusy(StoreUnavailable):
+    """Qdrant's local storage is held by another process (local mode admits one)."""
+
+
 @dataclass(frozen=True)
 class Hit:
     score: float
@@ -71,7 +75,7 @@ class QdrantStore:
                 client = QdrantClient(path=str(local_path))
         except RuntimeError as exc:
             if "already accessed" in str(exc):
-                raise StoreUnavailable(
+                raise StoreBusy(
                     f"Qdrant {where} is in use by another process (local mode admits one at a "
                     "time); documents stay pending: run `twin embed` when it is free, or use a "
                     "Qdrant server (QDRANT_URL)"
