@@ -306,6 +306,8 @@ def scrapyd(
     console.print(f"Scrapyd runs in {run_dir} (job logs in {run_dir / 'logs'}); data in {data_dir}")
     # Jobs run in Scrapyd's directory: an absolute data directory keeps them on ours.
     environment = {**os.environ, "TWIN_DATA_DIR": str(data_dir)}
+    # Scrapyd's job runner imports pkg_resources, which warns on stderr in every job.
+    environment.setdefault("PYTHONWARNINGS", "ignore:pkg_resources is deprecated:UserWarning")
     os.chdir(run_dir)
     os.execve(sys.executable, [sys.executable, "-m", "scrapyd"], environment)
 
@@ -321,6 +323,9 @@ def schedule(
     ] = None,
     password: Annotated[
         str | None, typer.Option(help="Default: SCRAPYD_PASSWORD (preferred: not in ps).")
+    ] = None,
+    project: Annotated[
+        str | None, typer.Option(help="Scrapyd project (default: twin_scraper).")
     ] = None,
     resume: Annotated[
         bool,
@@ -361,7 +366,7 @@ def schedule(
         settings.get("SCRAPYD_USERNAME") if username is None else username,
         settings.get("SCRAPYD_PASSWORD") if password is None else password,
     )
-    project = settings.get("SCRAPYD_PROJECT")
+    project = project or settings.get("SCRAPYD_PROJECT")
     for path, batch, text in batches:
         job_settings = dict(extra)
         if resume:  # relative: under the server's run directory, wherever that is

@@ -27,7 +27,7 @@ class FinishedJobDirCleanup:
     def from_crawler(cls, crawler: Crawler) -> FinishedJobDirCleanup:
         path = job_dir(crawler.settings)
         if not path:
-            raise NotConfigured("no JOBDIR")
+            raise NotConfigured
         extension = cls(path)
         crawler.signals.connect(extension.spider_closed, signal=signals.spider_closed)
         # After the scheduler, the dupefilter and the spider state have written their files.

@@ -56,16 +56,19 @@ class EmbedPipeline:
             self.indexer = self.config.open_indexer()
         except (StoreUnavailable, ModelMissing) as exc:
             self.busy = isinstance(exc, StoreBusy)
-            then = (
-                f"this crawl waits up to {self.busy_wait:g} s for it at the end to embed them"
-                if self.busy and self.busy_wait > 0
-                else "run `twin embed` to embed them"
-            )
-            logger.warning(
-                "Embedding is off for this crawl: %s. Documents are stored and stay pending; %s.",
-                exc,
-                then,
-            )
+            if self.busy and self.busy_wait > 0:
+                logger.warning(
+                    "%s. Documents are stored as pending; at its end this crawl waits up to "
+                    "%g s for Qdrant to embed them.",
+                    exc,
+                    self.busy_wait,
+                )
+            else:
+                logger.warning(
+                    "Embedding is off for this crawl: %s. Documents are stored and stay "
+                    "pending; run `twin embed` to embed them.",
+                    exc,
+                )
             return
         self.writer: BatchWriter[dict[str, Any]] = BatchWriter(
             self._embed, self.batch_docs, "embed"

@@ -1,0 +1,415 @@
+"""Scrapyd end to end, with real processes: `twin scrapyd` starts Scrapyd (the repository's
+scrapyd.conf, a test password, a free 127.0.0.1 port) in a temporary data directory,
+`scrapyd-deploy` builds and uploads the egg from a copy of the project, and jobs are
+scheduled over Scrapyd's HTTP API against sites served from 127.0.0.1. The jobs import
+twin_scraper from the deployed egg, and write to the embedded MongoDB and local Qdrant of
+the data directory."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from twin_scraper.config import StoreConfig, project_settings
+from twin_scraper.demo.server import SITE_DIR, SiteServer
+from twin_scraper.stores.embedded_mongo import stop_server
+
+REPO = Path(__file__).parent.parent
+BIN = Path(sys.executable).parent
+PROJECT = "twin_scraper"
+USER = "twin"
+ADA_POSTS = 7  # the demo site's posts by Ada Quill (an eighth is a guest's)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Scrapyd:
+    """The Scrapyd under test and the few API calls the tests make."""
+
+    def __init__(self, url: str, password: str, data_dir: Path, env: dict[str, str]) -> None:
+        self.url = url
+        self.password = password
+        self.data_dir = data_dir
+        self.run_dir = data_dir / "scrapyd"
+        self.env = env
+
+    def get(self, endpoint: str, **params: str) -> dict[str, Any]:
+        response = requests.get(
+            f"{self.url}/{endpoint}", params=params, auth=(USER, self.password), timeout=30
+        )
+        response.raise_for_status()
+        return response.json()
+
+    def post(self, endpoint: str, data: list[tuple[str, str]]) -> dict[str, Any]:
+        response = requests.post(
+            f"{self.url}/{endpoint}", data=data, auth=(USER, self.password), timeout=60
+        )
+        response.raise_for_status()
+        answer = response.json()
+        assert answer["status"] == "ok", answer
+        return answer
+
+    def schedule(self, spider: str, settings: dict[str, str] | None = None, **args: str) -> str:
+        data = [("project", PROJECT), ("spider", spider), *args.items()]
+        data += [("setting", f"{k}={v}") for k, v in (settings or {}).items()]
+        return self.post("schedule.json", data)["jobid"]
+
+    def state(self, job: str) -> str | None:
+        jobs = self.get("listjobs.json", project=PROJECT)
+        for state in ("pending", "running", "finished"):
+            if any(j["id"] == job for j in jobs[state]):
+                return state
+        return None
+
+    def wait(self, job: str, state: str = "finished", timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        while self.state(job) != state:
+            assert time.monotonic() < deadline, f"job {job} not {state}: {self.log(job)[-3000:]}"
+            time.sleep(0.5)
+
+    def wait_log(self, job: str, text: str, timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        while text not in self.log(job):
+            assert self.state(job) != "finished", self.log(job)[-3000:]
+            assert time.monotonic() < deadline, f"job {job}: no {text!r} in its log"
+            time.sleep(0.2)
+
+    def log(self, job: str) -> str:
+        found = list((self.run_dir / "logs" / PROJECT).glob(f"*/{job}.log"))
+        return found[0].read_text() if found else ""
+
+
+def copy_project(destination: Path, port: int) -> Path:
+    """What a fresh clone holds for a deploy, with the deploy target on the test's port."""
+    destination.mkdir()
+    for name in ("scrapy.cfg", "setup.py", "pyproject.toml", "README.md"):
+        shutil.copy(REPO / name, destination / name)
+    shutil.copytree(
+        REPO / "twin_scraper",
+        destination / "twin_scraper",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
+    cfg = destination / "scrapy.cfg"
+    text = cfg.read_text()
+    assert "url = http://127.0.0.1:6800/" in text  # the README's target
+    cfg.write_text(text.replace("127.0.0.1:6800", f"127.0.0.1:{port}"))
+    return destination
+
+
+def job_settings(data_dir: Path | None = None, **extra: str) -> dict[str, str]:
+    """Settings for a job; `data_dir` gives a test its own stores (an embedded MongoDB
+    server of their own: nx-27017 keeps one set of collections whatever the database
+    name). The concurrency test uses Scrapyd's default data directory."""
+    own = {"TWIN_DATA_DIR": str(data_dir)} if data_dir else {}
+    return {"AUTOTHROTTLE_ENABLED": "false", **own, **extra}
+
+
+@pytest.fixture(scope="module")
+def scrapyd(tmp_path_factory: pytest.TempPathFactory, model_dir: Path) -> Iterator[Scrapyd]:
+    root = tmp_path_factory.mktemp("scrapyd")
+    port = free_port()
+    data_dir = root / "data"
+    password = secrets.token_urlsafe(12)
+    env = {
+        **os.environ,
+        "SCRAPYD_USERNAME": USER,
+        "SCRAPYD_PASSWORD": password,
+        "SCRAPYD_HTTP_PORT": str(port),
+        "TWIN_DATA_DIR": str(data_dir),
+        "TWIN_MODEL_DIR": str(model_dir),
+        "TWIN_MODEL_AUTO_FETCH": "false",
+        "TWIN_QDRANT_WAIT": "60",
+        "MONGODB_URI": "",
+        "QDRANT_URL": "",
+    }
+    for name in ("TWIN_MONGO_DATABASE", "TWIN_QDRANT_PATH", "SCRAPYD_BIND_ADDRESS"):
+        env.pop(name, None)
+    log = open(root / "scrapyd.out", "wb")  # noqa: SIM115 (open for the server's life)
+    process = subprocess.Popen(
+        [str(BIN / "twin"), "scrapyd"],
+        cwd=REPO,  # as the README says: from the project directory
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    server = Scrapyd(f"http://127.0.0.1:{port}", password, data_dir, env)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert process.poll() is None, (root / "scrapyd.out").read_text()
+            try:
+                server.get("daemonstatus.json")
+                break
+            except requests.RequestException:
+                assert time.monotonic() < deadline, (root / "scrapyd.out").read_text()
+                time.sleep(0.2)
+        project = copy_project(root / "project", port)
+        deploy = subprocess.run(
+            [str(BIN / "scrapyd-deploy")],
+            cwd=project,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert deploy.returncode == 0, deploy.stderr + deploy.stdout
+        assert '"status": "ok"' in deploy.stdout
+        yield server
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(30)
+        log.close()
+        stop_server(data_dir)  # the embedded MongoDB the jobs started
+
+
+def stores(server: Scrapyd, data_dir: Path | None = None) -> StoreConfig:
+    return StoreConfig.from_settings(
+        project_settings(
+            {
+                "TWIN_DATA_DIR": str(data_dir or server.data_dir),
+                "MONGO_DATABASE": "twin",
+                "QDRANT_PATH": "",
+                "MONGO_URI": "",
+                "QDRANT_URL": "",
+                "EMBED_MODEL_DIR": server.env["TWIN_MODEL_DIR"],
+                "EMBED_AUTO_FETCH": False,
+            }
+        )
+    )
+
+
+def assert_clean(log: str) -> None:
+    assert "Traceback" not in log and "] ERROR:" not in log, log[-4000:]
+
+
+def test_deployed_egg_carries_the_project(scrapyd: Scrapyd) -> None:
+    assert PROJECT in scrapyd.get("listprojects.json")["projects"]
+    spiders = scrapyd.get("listspiders.json", project=PROJECT)["spiders"]
+    assert {"article", "seeds"} <= set(spiders)
+    (egg,) = (scrapyd.run_dir / "eggs" / PROJECT).glob("*.egg")
+    with zipfile.ZipFile(egg) as archive:
+        names = set(archive.namelist())
+        entry_points = archive.read("EGG-INFO/entry_points.txt").decode()
+    assert "settings = twin_scraper.settings" in entry_points  # how the runner finds settings
+    assert "twin_scraper/spiders/seeds.py" in names
+    assert "twin_scraper/demo/site/posts/sourdough-at-home/index.html" in names
+    assert not any(n.startswith(("tests/", "benchmarks/")) for n in names)
+    # A job's Python takes twin_scraper from the egg, not from the installed checkout.
+    probe = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from scrapyd.runner import project_environment\n"
+            f"with project_environment({PROJECT!r}):\n"
+            "    import twin_scraper; print(twin_scraper.__file__)",
+        ],
+        cwd=scrapyd.run_dir,
+        env=scrapyd.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert probe.stdout.startswith(str(egg)), probe.stdout + probe.stderr
+
+
+def test_credentials_are_required(scrapyd: Scrapyd, tmp_path: Path) -> None:
+    for auth in ((USER, "wrong"), None):
+        response = requests.post(
+            f"{scrapyd.url}/schedule.json",
+            data={"project": PROJECT, "spider": "article", "url": "http://127.0.0.1:9/"},
+            auth=auth,
+            timeout=30,
+        )
+        assert response.status_code == 401
+    assert scrapyd.get("listjobs.json", project=PROJECT)["pending"] == []
+
+    seeds = tmp_path / "ada.yaml"
+    seeds.write_text("author: Ada Quill\nlinks: [http://127.0.0.1:9/posts/a/]\n")
+
+    def twin(*args: str, **env: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [str(BIN / "twin"), *args],
+            cwd=REPO,
+            env={**scrapyd.env, **env},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    def said(result: subprocess.CompletedProcess) -> str:
+        assert result.returncode == 1
+        assert "Traceback" not in result.stderr
+        return " ".join(result.stderr.split())
+
+    wrong = twin("schedule", str(seeds), "--scrapyd", scrapyd.url, SCRAPYD_PASSWORD="nope")
+    assert "refused the credentials (HTTP 401)" in said(wrong)
+    unknown = twin("schedule", str(seeds), "--scrapyd", scrapyd.url, "--project", "nope")
+    assert "project 'nope' not found: deploy it first" in said(unknown)
+    down = twin("schedule", str(seeds), "--scrapyd", f"http://127.0.0.1:{free_port()}")
+    assert "Scrapyd is unreachable at http://127.0.0.1:" in said(down)
+    no_password = twin("scrapyd", SCRAPYD_PASSWORD="")
+    assert "set SCRAPYD_USERNAME and SCRAPYD_PASSWORD" in said(no_password)
+
+
+def test_article_and_seed_jobs_store_and_embed(
+    scrapyd: Scrapyd, site: SiteServer, tmp_path: Path
+) -> None:
+    data_dir = tmp_path / "data"
+    settings = job_settings(data_dir)
+    article = scrapyd.schedule(
+        "article",
+        settings,
+        url=site.url("/articles/code-heavy/"),
+        author="Priya Raman",
+    )
+    scrapyd.wait(article)  # one job at a time on this Qdrant storage: no waiting for it
+    seeds = tmp_path / "camille.yaml"
+    seeds.write_text(
+        f"author: Camille Durand\nlinks:\n  - {site.url('/articles/latin1/')}\n"
+        f"  - {site.url('/articles/plain-essay/')}\n"
+    )
+    result = subprocess.run(
+        [str(BIN / "twin"), "schedule", str(seeds), "--scrapyd", scrapyd.url]
+        + [arg for k, v in settings.items() for arg in ("-s", f"{k}={v}")],
+        env=scrapyd.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "2 link(s) for Camille Durand: job " in result.stdout
+    seeds_job = result.stdout.split(": job ")[1].split()[0]
+    scrapyd.wait(seeds_job)
+
+    for job, spider in ((article, "article"), (seeds_job, "seeds")):
+        log = scrapyd.log(job)
+        assert_clean(log)
+        assert f"Crawl report: {spider} (finished)" in log  # the report is in the job's log
+    config = stores(scrapyd, data_dir)
+    mongo = config.open_mongo()
+    try:
+        docs = {d["canonical_url"].rsplit("/", 1)[-1]: d for d in mongo.iter_documents()}
+        assert set(docs) == {"code-heavy", "latin1", "plain-essay"}
+        assert docs["code-heavy"]["author_full_name"] == "Priya Raman"
+        assert docs["latin1"]["author_full_name"] == "Camille Durand"
+        assert mongo.count_to_embed(docs["latin1"]["embed"]["model"]) == 0
+        runs = {r["scrapyd_job"]: r for r in mongo.latest_runs(5)}
+        assert runs[seeds_job]["arguments"] == {
+            "yaml": "(inline)",
+            "author": "Camille Durand",
+            "links": 2,
+        }
+        assert runs[article]["totals"]["new"] == 1
+        chunks = sum(d["embed"]["chunks"] for d in docs.values())
+    finally:
+        mongo.close()
+        stop_server(data_dir)
+    indexer = config.open_indexer()
+    try:
+        assert indexer.qdrant.count() == chunks > 0
+    finally:
+        indexer.qdrant.close()
+
+
+def test_two_jobs_at_once_share_the_default_stores(scrapyd: Scrapyd, site: SiteServer) -> None:
+    """The default stores of the data directory: one embedded MongoDB server for both
+    jobs; Qdrant's local mode admits one process, so the job that finds it held stores
+    its documents as pending and embeds them once the other job lets go."""
+    with SiteServer(SITE_DIR, latency=0.6) as slow:
+        blog = scrapyd.schedule(
+            "article",
+            job_settings(CONCURRENT_REQUESTS="1"),
+            site=slow.url("/"),
+            author="Ada Quill",
+        )
+        scrapyd.wait_log(blog, "Spider opened")  # its pipelines are open: it holds Qdrant
+        pages = ",".join(site.url(f"/articles/{slug}/") for slug in ("code-heavy", "german"))
+        articles = scrapyd.schedule("article", job_settings(), url=pages, author="Priya Raman")
+        scrapyd.wait_log(articles, "is in use by another process")  # they overlap
+        scrapyd.wait(blog)
+        scrapyd.wait(articles)
+
+    blog_log, articles_log = scrapyd.log(blog), scrapyd.log(articles)
+    for log in (blog_log, articles_log):
+        assert_clean(log)
+        assert "Crawl report: article (finished)" in log
+    assert "is in use by another process" not in blog_log
+    assert "Qdrant local storage" in articles_log and "is in use by another process" in articles_log
+    assert "Qdrant is free again: embedded 2 pending document(s)" in articles_log
+
+    config = stores(scrapyd)
+    mongo = config.open_mongo()
+    try:
+        docs = list(mongo.iter_documents())
+        assert len(docs) == ADA_POSTS + 2
+        assert all(d["embed"]["status"] == "done" for d in docs)
+        chunks = sum(d["embed"]["chunks"] for d in docs)
+        runs = {r["scrapyd_job"]: r for r in mongo.latest_runs(2)}
+    finally:
+        mongo.close()
+    assert runs[blog]["totals"]["new"] == ADA_POSTS and runs[articles]["totals"]["new"] == 2
+    assert runs[blog]["totals"]["failed"] == runs[articles]["totals"]["failed"] == 0
+    assert runs[articles]["embed_pending"] == 0  # caught up before its report was written
+    indexer = config.open_indexer()
+    try:
+        assert indexer.qdrant.count() == chunks
+    finally:
+        indexer.qdrant.close()
+
+
+def test_cancelled_job_resumes_from_its_job_directory(scrapyd: Scrapyd, tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    jobdir = "jobs/ada-blog"  # relative: under Scrapyd's run directory, the jobs' cwd
+    settings = job_settings(
+        data_dir,
+        CONCURRENT_REQUESTS="1",
+        JOBDIR=jobdir,
+    )
+    with SiteServer(SITE_DIR, latency=0.4) as server:
+        first = scrapyd.schedule("article", settings, site=server.url("/"), author="Ada Quill")
+        deadline = time.monotonic() + 90
+        while sum(n for p, n in server.hits.items() if p.startswith("/posts/")) < 2:
+            assert time.monotonic() < deadline, scrapyd.log(first)[-3000:]
+            time.sleep(0.1)
+        cancel = scrapyd.post("cancel.json", [("project", PROJECT), ("job", first)])
+        assert cancel["prevstate"] == "running"
+        scrapyd.wait(first)
+        log = scrapyd.log(first)
+        assert "Crawl report: article (shutdown)" in log
+        assert (scrapyd.run_dir / jobdir / "requests.seen").is_file()
+        config = stores(scrapyd, data_dir)
+        mongo = config.open_mongo()
+        try:
+            stored_first = sum(mongo.count_documents().values())
+            assert 1 <= stored_first < ADA_POSTS, "the cancel did not land mid-crawl"
+
+            second = scrapyd.schedule("article", settings, site=server.url("/"), author="Ada Quill")
+            scrapyd.wait(second)
+            assert_clean(scrapyd.log(second))
+            assert sum(mongo.count_documents().values()) == ADA_POSTS
+            (run,) = [r for r in mongo.latest_runs(2) if r["scrapyd_job"] == second]
+            assert run["totals"]["new"] == ADA_POSTS - stored_first  # nothing twice
+        finally:
+            mongo.close()
+            stop_server(data_dir)
+        posts = {p: n for p, n in server.hits.items() if p.startswith("/posts/")}
+        assert len(posts) >= ADA_POSTS and set(posts.values()) == {1}  # each page once
+    assert not (scrapyd.run_dir / jobdir).exists()  # finished: the job directory is gone
