@@ -25,6 +25,9 @@ import requests
 
 from twin_scraper.config import StoreConfig, project_settings
 from twin_scraper.demo.server import SITE_DIR, SiteServer
+from twin_scraper.params import ArgumentError
+from twin_scraper.seeds import SeedFileError
+from twin_scraper.spiders.seeds import SeedsSpider
 from twin_scraper.stores.embedded_mongo import stop_server
 
 REPO = Path(__file__).parent.parent
@@ -287,7 +290,7 @@ def test_article_and_seed_jobs_store_and_embed(
         f"  - {site.url('/articles/plain-essay/')}\n"
     )
     result = subprocess.run(
-        [str(BIN / "twin"), "schedule", str(seeds), "--scrapyd", scrapyd.url]
+        [str(BIN / "twin"), "schedule", str(seeds), "--scrapyd", scrapyd.url, "--resume"]
         + [arg for k, v in settings.items() for arg in ("-s", f"{k}={v}")],
         env=scrapyd.env,
         capture_output=True,
@@ -303,6 +306,9 @@ def test_article_and_seed_jobs_store_and_embed(
         log = scrapyd.log(job)
         assert_clean(log)
         assert f"Crawl report: {spider} (finished)" in log  # the report is in the job's log
+    # --resume gave the job a directory of its own under Scrapyd's; finished, it is gone.
+    assert "Crawl finished: removed its job directory jobs/camille-" in scrapyd.log(seeds_job)
+    assert not list((scrapyd.run_dir / "jobs").glob("camille-*"))
     config = stores(scrapyd, data_dir)
     mongo = config.open_mongo()
     try:
@@ -413,3 +419,18 @@ def test_cancelled_job_resumes_from_its_job_directory(scrapyd: Scrapyd, tmp_path
         posts = {p: n for p, n in server.hits.items() if p.startswith("/posts/")}
         assert len(posts) >= ADA_POSTS and set(posts.values()) == {1}  # each page once
     assert not (scrapyd.run_dir / jobdir).exists()  # finished: the job directory is gone
+
+
+def test_seeds_spider_takes_a_file_or_its_content(tmp_path: Path) -> None:
+    text = "author: Ada Quill\nlinks: [https://ada.example/posts/a/]\n"
+    seeds = tmp_path / "ada.yaml"
+    seeds.write_text(text)
+    for kwargs in ({"file": str(seeds)}, {"yaml": text}):
+        spider = SeedsSpider(**kwargs, _job="abc")  # Scrapyd adds _job
+        assert spider.batch.author == "Ada Quill"
+        assert [link.url for link in spider.batch.links] == ["https://ada.example/posts/a/"]
+    for kwargs in ({}, {"file": str(seeds), "yaml": text}):
+        with pytest.raises(ArgumentError, match="give either -a file=SEEDFILE or -a yaml="):
+            SeedsSpider(**kwargs)
+    with pytest.raises(SeedFileError, match="seed file -a yaml is not valid YAML"):
+        SeedsSpider(yaml="author: [")
