@@ -281,6 +281,7 @@ async def test_documents_stay_pending_when_embedding_is_impossible(
     if cause == "qdrant_locked":
         store_config.qdrant_path.mkdir(parents=True, exist_ok=True)
         holder = QdrantClient(path=str(store_config.qdrant_path))
+        overrides["QDRANT_BUSY_WAIT"] = 1  # held past the crawl's wait for it at its end
     elif cause == "qdrant_down":
         overrides["QDRANT_URL"] = "http://127.0.0.1:9"
     else:

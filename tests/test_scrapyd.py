@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import zipfile
 from collections.abc import Iterator
@@ -22,13 +23,16 @@ from typing import Any
 
 import pytest
 import requests
+from scrapy.utils.defer import deferred_f_from_coro_f
 
+from tests.conftest import run_spider
 from twin_scraper.config import StoreConfig, project_settings
 from twin_scraper.demo.server import SITE_DIR, SiteServer
 from twin_scraper.params import ArgumentError
 from twin_scraper.seeds import SeedFileError
 from twin_scraper.spiders.seeds import SeedsSpider
 from twin_scraper.stores.embedded_mongo import stop_server
+from twin_scraper.stores.mongo import MongoStore
 
 REPO = Path(__file__).parent.parent
 BIN = Path(sys.executable).parent
@@ -434,3 +438,35 @@ def test_seeds_spider_takes_a_file_or_its_content(tmp_path: Path) -> None:
             SeedsSpider(**kwargs)
     with pytest.raises(SeedFileError, match="seed file -a yaml is not valid YAML"):
         SeedsSpider(yaml="author: [")
+
+
+@deferred_f_from_coro_f
+async def test_crawl_that_found_qdrant_held_embeds_once_it_is_free(
+    site: SiteServer, settings: dict, mongo: MongoStore, store_config: StoreConfig
+) -> None:
+    """What the second of two jobs does, in one process: Qdrant's local storage is held
+    (by this test) when the crawl opens, and let go while the crawl waits at its end."""
+    from qdrant_client import QdrantClient
+
+    store_config.qdrant_path.mkdir(parents=True, exist_ok=True)
+    holder = QdrantClient(path=str(store_config.qdrant_path))
+    release = threading.Timer(3.0, holder.close)
+    release.start()
+    try:
+        urls = [site.url(f"/articles/{slug}/") for slug in ("code-heavy", "plain-essay")]
+        result = await run_spider(
+            "article", {**settings, "QDRANT_BUSY_WAIT": 60}, url=",".join(urls)
+        )
+    finally:
+        release.cancel()
+        holder.close()
+    assert result.stats["twin/embed/pending"] == 2  # while the crawl ran
+    assert result.stats["twin/embed/caught_up"] == 2  # at its end, once Qdrant was free
+    docs = list(mongo.iter_documents())
+    assert len(docs) == 2 and {d["embed"]["status"] for d in docs} == {"done"}
+    assert mongo.latest_runs(1)[0]["embed_pending"] == 0
+    indexer = store_config.open_indexer()
+    try:
+        assert indexer.qdrant.count() == sum(d["embed"]["chunks"] for d in docs)
+    finally:
+        indexer.qdrant.close()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from scrapy.crawler import Crawler
@@ -29,13 +30,19 @@ logger = logging.getLogger(__name__)
 
 class EmbedPipeline:
     def __init__(
-        self, resources: CrawlResources, batch_docs: int, stats: Any, busy_wait: float = 0.0
+        self,
+        resources: CrawlResources,
+        batch_docs: int,
+        stats: Any,
+        busy_wait: float = 0.0,
+        stopping: Callable[[], bool] = lambda: False,
     ) -> None:
         self.resources = resources
         self.config: StoreConfig = resources.config
         self.batch_docs = batch_docs
         self.stats = stats
         self.busy_wait = busy_wait
+        self.stopping = stopping
         self.indexer: Indexer | None = None
         self.busy = False
 
@@ -49,6 +56,7 @@ class EmbedPipeline:
             resources.config.embed_batch_docs,
             crawler.stats,
             crawler.settings.getfloat("QDRANT_BUSY_WAIT"),
+            lambda: not crawler.crawling,  # a stop was asked for (Ctrl-C, cancel.json)
         )
 
     def open_spider(self) -> None:
@@ -101,7 +109,10 @@ class EmbedPipeline:
     async def close_spider(self) -> None:
         if self.indexer is None:
             if self.busy and self.busy_wait > 0:
-                await asyncio.to_thread(self._catch_up)
+                if self.stopping():  # a stopped crawl is not held up waiting for Qdrant
+                    logger.info("Stopped: the documents stay pending for `twin embed`")
+                else:
+                    await asyncio.to_thread(self._catch_up)
             return
         await self.writer.close()
         self.indexer.qdrant.close()
@@ -114,10 +125,10 @@ class EmbedPipeline:
         except (StoreUnavailable, ModelMissing) as exc:
             logger.warning("Documents stay pending for `twin embed`: %s", exc)
             return
-        mongo = self.resources.mongo
         model = indexer.embedder.name
         documents = points = 0
         try:
+            mongo = self.resources.mongo
             batch: list[dict[str, Any]] = []
             for record in mongo.documents_to_embed(model):
                 batch.append(record)
