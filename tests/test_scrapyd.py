@@ -386,30 +386,38 @@ def test_two_jobs_at_once_share_the_default_stores(scrapyd: Scrapyd, site: SiteS
 
 
 def test_cancelled_job_resumes_from_its_job_directory(scrapyd: Scrapyd, tmp_path: Path) -> None:
+    """Cancelled mid-crawl while another process holds Qdrant: the job stops at once (no
+    wait for Qdrant), its documents pending; scheduled again with the same JOBDIR, it
+    fetches only what it had not fetched."""
+    from qdrant_client import QdrantClient
+
     data_dir = tmp_path / "data"
     jobdir = "jobs/ada-blog"  # relative: under Scrapyd's run directory, the jobs' cwd
-    settings = job_settings(
-        data_dir,
-        CONCURRENT_REQUESTS="1",
-        JOBDIR=jobdir,
-    )
+    settings = job_settings(data_dir, CONCURRENT_REQUESTS="1", JOBDIR=jobdir)
+    (data_dir / "qdrant").mkdir(parents=True)
+    holder = QdrantClient(path=str(data_dir / "qdrant"))  # `twin search` left running, say
     with SiteServer(SITE_DIR, latency=0.4) as server:
-        first = scrapyd.schedule("article", settings, site=server.url("/"), author="Ada Quill")
-        deadline = time.monotonic() + 90
-        while sum(n for p, n in server.hits.items() if p.startswith("/posts/")) < 2:
-            assert time.monotonic() < deadline, scrapyd.log(first)[-3000:]
-            time.sleep(0.1)
-        cancel = scrapyd.post("cancel.json", [("project", PROJECT), ("job", first)])
-        assert cancel["prevstate"] == "running"
-        scrapyd.wait(first)
+        try:
+            first = scrapyd.schedule("article", settings, site=server.url("/"), author="Ada Quill")
+            deadline = time.monotonic() + 90
+            while sum(n for p, n in server.hits.items() if p.startswith("/posts/")) < 2:
+                assert time.monotonic() < deadline, scrapyd.log(first)[-3000:]
+                time.sleep(0.1)
+            cancel = scrapyd.post("cancel.json", [("project", PROJECT), ("job", first)])
+            assert cancel["prevstate"] == "running"
+            scrapyd.wait(first, timeout=30)  # well within TWIN_QDRANT_WAIT (60 s)
+        finally:
+            holder.close()
         log = scrapyd.log(first)
         assert "Crawl report: article (shutdown)" in log
+        assert "Stopped: the documents stay pending for `twin embed`" in log
         assert (scrapyd.run_dir / jobdir / "requests.seen").is_file()
         config = stores(scrapyd, data_dir)
         mongo = config.open_mongo()
         try:
             stored_first = sum(mongo.count_documents().values())
             assert 1 <= stored_first < ADA_POSTS, "the cancel did not land mid-crawl"
+            assert mongo.latest_runs(1)[0]["embed_pending"] == stored_first
 
             second = scrapyd.schedule("article", settings, site=server.url("/"), author="Ada Quill")
             scrapyd.wait(second)
@@ -417,6 +425,7 @@ def test_cancelled_job_resumes_from_its_job_directory(scrapyd: Scrapyd, tmp_path
             assert sum(mongo.count_documents().values()) == ADA_POSTS
             (run,) = [r for r in mongo.latest_runs(2) if r["scrapyd_job"] == second]
             assert run["totals"]["new"] == ADA_POSTS - stored_first  # nothing twice
+            assert run["embed_pending"] == stored_first  # the first run's, for `twin embed`
         finally:
             mongo.close()
             stop_server(data_dir)
