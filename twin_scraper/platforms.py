@@ -16,6 +16,7 @@ from typing import Any
 from scrapy.settings import BaseSettings
 
 from twin_scraper.documents import article_fields
+from twin_scraper.extract.linkedin import EXPORT_EXTRACTOR, export_article_fields
 from twin_scraper.urls import domain_of
 
 FieldsBuilder = Callable[..., dict[str, Any]]
@@ -39,11 +40,20 @@ class Platform:
 
 ARTICLE = Platform("article", route="article_requests", fields=article_fields)
 
+# LinkedIn: its data export (a seed's `linkedin_export: PATH`) and linkedin.com links.
+LINKEDIN = Platform(
+    "linkedin",
+    route="linkedin_requests",
+    fields=export_article_fields,
+    domains=("linkedin.com",),
+    base_url_setting="LINKEDIN_BASE_URL",
+)
+
 #: Checked in order; the first that handles a link's domain gets it, else ARTICLE.
-PLATFORMS: list[Platform] = []
+PLATFORMS: list[Platform] = [LINKEDIN]
 
 #: Extractor name (as stored with each document) -> platform, for re-extraction.
-EXTRACTORS: dict[str, Platform] = {ARTICLE.name: ARTICLE}
+EXTRACTORS: dict[str, Platform] = {ARTICLE.name: ARTICLE, EXPORT_EXTRACTOR: LINKEDIN}
 
 
 def platform_for(url: str, settings: BaseSettings) -> Platform:

@@ -110,3 +110,7 @@ ARTICLE_MAX_SITEMAPS = 200  # child sitemaps followed per site (indexes can be h
 # Skip fetching a discovered post whose feed/sitemap date is not newer than the one seen
 # when it was stored. Off: every post is fetched again (changes still found by content).
 ARTICLE_TRUST_LISTING_DATES = True
+
+# --- LinkedIn ---------------------------------------------------------------------------
+# Where linkedin.com links are served from (tests point it at 127.0.0.1).
+LINKEDIN_BASE_URL = "https://www.linkedin.com"
