@@ -20,11 +20,14 @@ import re
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path, PurePosixPath
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote, urljoin, urlsplit
 
+from lxml import etree
+
+from twin_scraper.documents import article_fields
 from twin_scraper.extract.markdown import html_to_markdown, parse_html, text_content
 from twin_scraper.items import Category
 from twin_scraper.urls import canonicalize_url, domain_of
@@ -377,4 +380,251 @@ def export_article_fields(
         fields["extra"]["export_file"] = name
     if fetched_at is not None:
         fields["fetched_at"] = fetched_at
+    return fields
+
+
+# --- the rendered activity feed (authenticated crawl) --------------------------------
+#: One update (post, repost, article announcement) of an activity feed.
+CARD_SELECTOR = "div.feed-shared-update-v2[data-urn]"
+#: The "…see more" toggle of a truncated post, before it is expanded.
+SEE_MORE_SELECTOR = (
+    "button.feed-shared-inline-show-more-text__see-more-less-toggle:not([aria-expanded=true])"
+)
+CRAWL_EXTRACTOR = "linkedin"
+PULSE_EXTRACTOR = "linkedin_article"
+
+_RELATIVE = re.compile(r"^\s*(?:(now|just now)|(\d+)\s*(mo|yr|y|w|d|h|m|s)\b)", re.IGNORECASE)
+_UNITS = {  # LinkedIn's short units: "m" is minutes, "mo" months
+    "s": ("second", 1),
+    "m": ("minute", 60),
+    "h": ("hour", 3600),
+    "d": ("day", 86400),
+    "w": ("week", 7 * 86400),
+    "mo": ("month", 30 * 86400),
+    "y": ("year", 365 * 86400),
+    "yr": ("year", 365 * 86400),
+}
+_COUNT = re.compile(r"(\d[\d,.\s]*)\s*([KkMm])?")
+#: LinkedIn's first day; a URN time before it (or in the future) is not a time.
+LINKEDIN_LAUNCH = datetime(2003, 5, 5, tzinfo=UTC)
+WALL_PATHS = ("/authwall", "/login", "/uas/login", "/checkpoint", "/signup", "/uas/")
+WALL_MARKUP = ('name="session_key"', "authwall", 'id="join-form"', "checkpoint/challenge")
+
+
+@dataclass(frozen=True)
+class FeedPost:
+    """One card of a rendered activity feed."""
+
+    urn: str
+    html: str  # the card's own HTML, kept for re-extraction
+    text: str
+    date_text: str | None
+    author_slug: str | None  # whose card: /in/<slug> of its actor
+    author_name: str | None
+    reactions: int | None
+    comments: int | None
+    reposts: int | None
+    truncated: bool  # a "see more" was left unexpanded
+    article_urls: tuple[str, ...]
+
+
+def relative_date(text: str | None, now: datetime) -> tuple[datetime | None, str | None]:
+    """("3w", now) -> (now - 3 weeks, "week"): LinkedIn shows only how long ago; the
+    precision says how far off the absolute date may be."""
+    match = _RELATIVE.match(text or "")
+    if not match:
+        return None, None
+    if match.group(1):
+        return now, "minute"
+    unit, seconds = _UNITS[match.group(3).lower()]
+    return now - timedelta(seconds=int(match.group(2)) * seconds), unit
+
+
+def urn_time(urn: str | None, now: datetime) -> datetime | None:
+    """When a post was made, from its id (the top 41 bits are Unix milliseconds)."""
+    match = re.search(r":(\d{15,20})$", urn or "")
+    if not match:
+        return None
+    moment = datetime.fromtimestamp((int(match.group(1)) >> 22) / 1000, tz=UTC)
+    return moment if LINKEDIN_LAUNCH <= moment <= now else None
+
+
+def parse_count(text: str | None) -> int | None:
+    """ "1,234" -> 1234, "1.2K" -> 1200, "56 comments" -> 56."""
+    match = _COUNT.search(text or "")
+    if not match:
+        return None
+    digits, scale = match.group(1).replace(" ", "").rstrip(",."), (match.group(2) or "").upper()
+    if scale:
+        try:
+            return round(float(digits.replace(",", ".")) * (1000 if scale == "K" else 1_000_000))
+        except ValueError:
+            return None
+    number = digits.replace(",", "").replace(".", "")
+    return int(number) if number.isdigit() else None
+
+
+def wall_reason(url: str, html: str) -> str | None:
+    """Why a rendered page is LinkedIn's login, auth wall or security checkpoint instead
+    of what was asked for; None when it is not one."""
+    path = urlsplit(url).path.lower()
+    if path.startswith(WALL_PATHS):
+        return f"LinkedIn sent {path.split('?')[0]} (a login, auth wall or checkpoint page)"
+    head = html[:200_000].lower()
+    found = next((m for m in WALL_MARKUP if m in head), None)
+    if found and "feed-shared-update-v2" not in head and "article-main" not in head:
+        return f"LinkedIn showed a login or checkpoint form ({found!r} in the page)"
+    return None
+
+
+def _lines(el: Any) -> str:
+    """An element's text with `<br>` and paragraphs as line breaks, spaces normalised
+    (line breaks in the HTML source are spaces, as a browser shows them)."""
+    for node in el.iter():
+        node.text = re.sub(r"\s+", " ", node.text) if node.text else node.text
+        if node is not el and node.tail:
+            node.tail = re.sub(r"\s+", " ", node.tail)
+    for br in el.iter("br"):
+        br.tail = "\n" + (br.tail or "")
+    for block in el.iter("p", "li", "div"):
+        block.tail = "\n" + (block.tail or "")
+    lines = [" ".join(line.split()) for line in text_content(el).split("\n")]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def _first(card: Any, xpath: str) -> Any:
+    found = card.xpath(xpath)
+    return found[0] if found else None
+
+
+def _shown_text(card: Any, css_class: str) -> str | None:
+    """Text of the first element with this class, as shown: LinkedIn doubles texts in
+    an `aria-hidden` copy and a visually hidden one for screen readers."""
+    el = _first(card, f".//*[{_has_class(css_class)}]")
+    if el is None:
+        return None
+    shown = _first(el, ".//*[@aria-hidden='true']")
+    return " ".join(text_content(shown if shown is not None else el).split()) or None
+
+
+def _has_class(name: str) -> str:
+    return f"contains(concat(' ', normalize-space(@class), ' '), ' {name} ')"
+
+
+def parse_activity(html: str, page_url: str) -> list[FeedPost]:
+    """Every card of a rendered activity page, in page order, each post once."""
+    doc = parse_html(html)
+    if doc is None:
+        return []
+    posts: list[FeedPost] = []
+    seen: set[str] = set()
+    for card in doc.xpath(f"//div[{_has_class('feed-shared-update-v2')}][@data-urn]"):
+        urn = post_urn(card.get("data-urn", ""))
+        if urn is None or urn in seen:
+            continue
+        seen.add(urn)
+        card_html = etree.tostring(card, encoding=str, method="html", with_tail=False)
+        actor = _first(card, f".//*[{_has_class('update-components-actor')}]//a[@href]")
+        slug = None
+        if actor is not None:
+            match = re.search(r"/in/([^/?#]+)", actor.get("href", ""))
+            slug = unquote(match.group(1)).lower() if match else None
+        date_text = _shown_text(card, "update-components-actor__sub-description")
+        name = _shown_text(card, "update-components-actor__name")
+        body = _first(card, f".//*[{_has_class('update-components-text')}]")
+        reactions = _first(
+            card, f".//*[{_has_class('social-details-social-counts__reactions-count')}]"
+        )
+        comments = _first(card, f".//*[{_has_class('social-details-social-counts__comments')}]")
+        reposts = _first(card, f".//*[{_has_class('social-details-social-counts__reposts')}]")
+        articles = tuple(
+            dict.fromkeys(
+                urljoin(page_url, a.get("href")).split("?")[0]
+                for a in card.xpath(".//a[contains(@href, '/pulse/')]")
+            )
+        )
+        posts.append(
+            FeedPost(
+                urn=urn,
+                html=card_html,
+                text=_lines(body) if body is not None else "",
+                date_text=date_text,
+                author_slug=slug,
+                author_name=name,
+                reactions=parse_count(text_content(reactions)) if reactions is not None else 0,
+                comments=parse_count(text_content(comments)) if comments is not None else 0,
+                reposts=parse_count(text_content(reposts)) if reposts is not None else 0,
+                truncated=bool(
+                    card.xpath(
+                        ".//button[contains(@class, 'see-more-less-toggle')]"
+                        "[not(@aria-expanded='true')]"
+                    )
+                ),
+                article_urls=articles,
+            )
+        )
+    return posts
+
+
+def feed_post_fields(post: FeedPost, author: str, fetched_at: datetime, base: str) -> dict:
+    """A feed card as the fields of a `Document`. Its date comes from the post's id when
+    that holds one, else from the relative date shown ("3w"), with its precision."""
+    exact = urn_time(post.urn, fetched_at)
+    relative, unit = relative_date(post.date_text, fetched_at)
+    url = post_url(post.urn, base)
+    return {
+        "platform": "linkedin",
+        "category": Category.POSTS,
+        "url": url,
+        "canonical_url": post_canonical(url),
+        "author_full_name": author,
+        "content": post.text,
+        "published_at": exact or relative,
+        "fetched_at": fetched_at,
+        "extractor": CRAWL_EXTRACTOR,
+        "extractor_version": EXTRACTOR_VERSION,
+        "truncated": post.truncated,
+        "raw_html": post.html,
+        "extra": {
+            "source": "crawl",
+            "urn": post.urn,
+            "date_text": post.date_text,
+            "date_source": "post id" if exact else ("relative date" if relative else None),
+            "date_precision": "millisecond" if exact else unit,
+            "reactions": post.reactions,
+            "comments": post.comments,
+            "reposts": post.reposts,
+            "articles": list(post.article_urls),
+        },
+    }
+
+
+def crawled_post_fields(
+    html: str,
+    url: str,
+    author: str,
+    http_status: int = 200,
+    fetched_at: datetime | None = None,
+) -> dict[str, Any]:
+    """A stored feed card, re-extracted (`twin reextract`); relative dates count from
+    when it was fetched."""
+    parts = urlsplit(url)
+    empty = FeedPost(post_urn(url) or "", html, "", None, None, None, None, None, None, False, ())
+    card = next(iter(parse_activity(html, url)), empty)  # empty: refused by the quality gate
+    fetched = fetched_at or datetime.now(UTC)
+    return feed_post_fields(card, author, fetched, f"{parts.scheme}://{parts.netloc}")
+
+
+def pulse_article_fields(
+    html: str,
+    url: str,
+    author: str | None,
+    http_status: int = 200,
+    fetched_at: datetime | None = None,
+) -> dict[str, Any]:
+    """A rendered article page (linkedin.com/pulse/...) as the fields of a `Document`:
+    the generic article extractor and quality verdict, as a LinkedIn article."""
+    fields = article_fields(html, url, author, http_status, fetched_at)
+    fields.update(platform="linkedin", extractor=PULSE_EXTRACTOR)
+    fields["extra"] = {**fields["extra"], "source": "crawl"}
     return fields
