@@ -212,8 +212,12 @@ def test_spider_refuses_bad_exports_at_construction(tmp_path: Path) -> None:
     from twin_scraper.params import ArgumentError
     from twin_scraper.spiders.linkedin import LinkedInSpider
 
-    with pytest.raises(ArgumentError, match="give -a export=PATH"):
-        LinkedInSpider()
+    for arguments in ({}, {"export": str(EXPORT), "user": "ada-quill"}):
+        with pytest.raises(ArgumentError, match=r"give either -a export=PATH .* or -a user="):
+            LinkedInSpider(**arguments)
+    with pytest.raises(ArgumentError, match="-a user: not a profile slug"):
+        LinkedInSpider(user="no spaces please")
+    assert LinkedInSpider(user="https://www.linkedin.com/in/Ada-Quill/").params.user == "ada-quill"
     with pytest.raises(ArgumentError, match="-a colour: unknown argument"):
         LinkedInSpider(export=str(EXPORT), colour="blue")
     with pytest.raises(ExportError, match="LinkedIn export not found"):
