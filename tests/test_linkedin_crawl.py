@@ -24,6 +24,8 @@ from twin_scraper.extract.linkedin import (
     urn_time,
     wall_reason,
 )
+from twin_scraper.items import Document
+from twin_scraper.platforms import EXTRACTORS
 from twin_scraper.stores.mongo import MongoStore
 
 CANARY = "CANARY-li-at-7f3e9b2d"
@@ -226,6 +228,13 @@ async def test_activity_crawl_stores_every_post_in_full_and_the_articles(
     assert relative["extra"]["date_text"].startswith("3w")
     delta = relative["fetched_at"] - relative["published_at"]
     assert abs(delta - timedelta(weeks=3)) < timedelta(minutes=1)
+
+    # `twin reextract` rebuilds a post from its stored card alone.
+    raw = mongo.raw_page(first["_id"])
+    rebuilt = EXTRACTORS[first["extractor"]].fields(
+        raw["html"], first["url"], "Ada Quill", 200, first["fetched_at"].replace(tzinfo=UTC)
+    )
+    assert Document.model_validate(rebuilt).content_hash == first["content_hash"]
 
     (article,) = mongo.iter_documents({"category": "articles"})
     assert article["title"] == "Why I bake at night" and article["platform"] == "linkedin"

@@ -22,6 +22,8 @@ from twin_scraper.extract.linkedin import (
     read_export,
     share_text,
 )
+from twin_scraper.items import Document
+from twin_scraper.platforms import EXTRACTORS
 from twin_scraper.stores.mongo import MongoStore
 
 EXPORT = TESTS_DIR / "fixtures" / "linkedin" / "export"
@@ -186,6 +188,11 @@ async def test_export_crawl_stores_posts_and_articles(
     assert article["extractor"] == "linkedin_export"
     raw = mongo.raw_page(article["_id"])
     assert raw is not None and "Why I bake at night" in raw["html"]
+    # `twin reextract` rebuilds the article from its stored page alone.
+    rebuilt = EXTRACTORS[article["extractor"]].fields(
+        raw["html"], article["url"], "Ada Quill", 200, article["fetched_at"]
+    )
+    assert Document.model_validate(rebuilt).content_hash == article["content_hash"]
 
     everything = " ".join(d["content"] for d in docs.values())
     for absent in ("COMMENT-ON-SOMEONE-ELSE", "RICH-MEDIA-DESCRIPTION", "DRAFT-TEXT", "Orphan"):

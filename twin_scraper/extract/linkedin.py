@@ -408,7 +408,8 @@ _COUNT = re.compile(r"(\d[\d,.\s]*)\s*([KkMm])?")
 #: LinkedIn's first day; a URN time before it (or in the future) is not a time.
 LINKEDIN_LAUNCH = datetime(2003, 5, 5, tzinfo=UTC)
 WALL_PATHS = ("/authwall", "/login", "/uas/login", "/checkpoint", "/signup", "/uas/")
-WALL_MARKUP = ('name="session_key"', "authwall", 'id="join-form"', "checkpoint/challenge")
+#: Forms only a logged-out visitor sees (the sign-in and join forms).
+WALL_MARKUP = ('name="session_key"', 'id="join-form"')
 
 
 @dataclass(frozen=True)
