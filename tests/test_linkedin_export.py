@@ -247,3 +247,13 @@ async def test_seed_file_with_a_linkedin_export(
     assert result.stats["finish_reason"] == "finished"
     assert mongo.count_documents() == {"articles": 1, "posts": 3, "repositories": 0}
     assert {d["author_full_name"] for d in mongo.iter_documents()} == {"Ada Quill"}
+
+
+def test_an_oversized_member_is_refused_by_its_real_size(
+    export_zip: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("twin_scraper.extract.linkedin.MAX_EXPORT_FILE_BYTES", 1000)
+    with pytest.raises(ExportError, match=r"Articles/.*\.html is too large"):
+        read_export(export_zip)
+    with pytest.raises(ExportError, match=r"\.html is too large"):
+        read_export(EXPORT)

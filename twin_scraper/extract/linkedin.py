@@ -30,7 +30,7 @@ from lxml import etree
 from twin_scraper.documents import article_fields
 from twin_scraper.extract.markdown import html_to_markdown, parse_html, text_content
 from twin_scraper.items import Category
-from twin_scraper.urls import canonicalize_url, domain_of
+from twin_scraper.urls import canonicalize_url
 
 EXPORT_EXTRACTOR = "linkedin_export"
 EXTRACTOR_VERSION = "1"
@@ -46,7 +46,6 @@ _DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))
 _US_DATE = re.compile(
     r"(\d{1,2})/(\d{1,2})/(\d{2,4}),?\s+(\d{1,2}):(\d{2})(?::(\d{2}))?\s*([AaPp][Mm])?"
 )
-_CLASS_XPATH = ".//p[contains(concat(' ', normalize-space(@class), ' '), ' {} ')]"
 SHARES_COLUMNS = ("Date", "ShareLink", "ShareCommentary")
 
 
@@ -117,11 +116,13 @@ def read_export(path: str | Path) -> dict[str, bytes]:
                 for info in archive.infolist():
                     if info.is_dir() or not _wanted(info.filename):
                         continue
-                    if info.file_size > MAX_EXPORT_FILE_BYTES:
+                    with archive.open(info) as member:  # sizes in a zip may lie
+                        data = member.read(MAX_EXPORT_FILE_BYTES + 1)
+                    if len(data) > MAX_EXPORT_FILE_BYTES:
                         raise ExportError(
                             f"LinkedIn export {path}: {info.filename} is too large to be a real one"
                         )
-                    files[info.filename] = archive.read(info)
+                    files[info.filename] = data
         except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError) as exc:
             raise ExportError(f"LinkedIn export {path} is a damaged zip archive: {exc}") from None
     if not any(_SHARES.match(PurePosixPath(n).name) or _is_article(n) for n in files):
@@ -278,11 +279,6 @@ def post_canonical(url: str) -> str:
     return canonicalize_url(post_url(urn, f"{parts.scheme}://{parts.netloc}"))
 
 
-def is_linkedin_url(url: str) -> bool:
-    host = domain_of(url)
-    return host == "linkedin.com" or host.endswith(".linkedin.com")
-
-
 # --- article pages --------------------------------------------------------------------
 def parse_article(data: bytes | str, name: str) -> ExportArticle:
     """An exported article page: its title, public URL, dates and text as Markdown."""
@@ -302,7 +298,7 @@ def parse_article(data: bytes | str, name: str) -> ExportArticle:
         heading.getparent().remove(heading)
     dates: dict[str, datetime | None] = {"created": None, "published": None}
     for kind in dates:
-        for el in root.xpath(_CLASS_XPATH.format(kind)):
+        for el in root.xpath(f".//p[{_has_class(kind)}]"):
             dates[kind] = dates[kind] or parse_export_date(text_content(el))
             el.getparent().remove(el)
     return ExportArticle(
