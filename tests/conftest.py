@@ -18,6 +18,7 @@ from scrapy.utils.spider import DefaultSpider
 from twin_scraper.config import StoreConfig, project_settings
 from twin_scraper.demo.server import SITE_DIR, SiteServer
 from twin_scraper.spiders.article import ArticleSpider
+from twin_scraper.spiders.linkedin import LinkedInSpider
 from twin_scraper.spiders.seeds import SeedsSpider
 from twin_scraper.stores.embedded_mongo import ensure_server, stop_server
 from twin_scraper.stores.embedder import ensure_model
@@ -25,7 +26,12 @@ from twin_scraper.stores.mongo import MongoStore
 
 TESTS_DIR = Path(__file__).parent
 TEST_SITE = TESTS_DIR / "site"
-SPIDERS = {"article": ArticleSpider, "seeds": SeedsSpider, "default": DefaultSpider}
+SPIDERS = {
+    "article": ArticleSpider,
+    "seeds": SeedsSpider,
+    "linkedin": LinkedInSpider,
+    "default": DefaultSpider,
+}
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from twin_scraper.seeds import LinkKind, SeedBatch, SeedFileError, load_seed_file, parse_seeds
+from twin_scraper.seeds import (
+    LinkKind,
+    SeedBatch,
+    SeedFileError,
+    SeedLink,
+    load_seed_file,
+    parse_seeds,
+)
 
 REPO = Path(__file__).parent.parent
 
@@ -121,3 +128,25 @@ def test_every_registered_platform_route_is_a_seeds_spider_method() -> None:
 
     for platform in [ARTICLE, *PLATFORMS, *EXTRACTORS.values()]:
         assert callable(getattr(SeedsSpider, platform.route, None)), platform.name
+
+
+def test_linkedin_export_entries_are_paths_next_to_the_seed_file(tmp_path: Path) -> None:
+    (tmp_path / "exports").mkdir()
+    (tmp_path / "exports" / "linkedin.zip").write_bytes(b"")
+    seeds = tmp_path / "ada.yaml"
+    seeds.write_text(
+        "author: Ada Quill\nlinks:\n  - https://ada.example/\n"
+        "  - linkedin_export: exports/linkedin.zip\n"
+    )
+    batch = load_seed_file(seeds)
+    assert batch.links[1] == SeedLink(
+        url=str(tmp_path / "exports" / "linkedin.zip"), kind=LinkKind.LINKEDIN_EXPORT
+    )
+    for entry, message in [
+        ("{linkedin_export: exports/missing.zip}", "link 1: LinkedIn export not found: "),
+        ("{linkedin_export: ''}", "link 1: expected a file path"),
+        ("{linkedin_export: exports/linkedin.zip, limit: 3}", "takes the export's path"),
+    ]:
+        with pytest.raises(SeedFileError) as error:
+            parse_seeds(f"author: Ada\nlinks: [{entry}]", str(seeds), base_dir=tmp_path)
+        assert message in str(error.value)

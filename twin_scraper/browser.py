@@ -99,6 +99,47 @@ class ScrollUntilStable:
         return ScrollResult(items=count, rounds=rounds, stopped_by=stopped_by)
 
 
+_CLICK_FIRST_N = (
+    "(els, n) => { els.slice(0, n).forEach(e => e.click()); return Math.min(els.length, n); }"
+)
+
+
+@dataclass(frozen=True)
+class ClickAll:
+    """Page action: click every element matching `selector` (such as the "see more"
+    toggles of truncated posts) until none is left, within bounds; returns the clicks.
+
+    Clicks are sent from the page's JavaScript, so an element scrolled out of view or
+    covered by a banner is still clicked. A selector should match only the state before
+    the click (for example `:not([aria-expanded=true])`), else the loop stops when clicks
+    no longer change the count.
+    """
+
+    selector: str
+    max_clicks: int = 1000
+    max_seconds: float = 30.0
+    pause_ms: int = 200
+
+    async def __call__(self, page: Any) -> int:
+        deadline = time.monotonic() + self.max_seconds
+        clicks = 0
+        count = await page.locator(self.selector).count()
+        while count and clicks < self.max_clicks and time.monotonic() < deadline:
+            clicks += await page.eval_on_selector_all(
+                self.selector,
+                _CLICK_FIRST_N,
+                self.max_clicks - clicks,
+            )
+            await page.wait_for_timeout(self.pause_ms)
+            remaining = await page.locator(self.selector).count()
+            if remaining >= count:
+                break  # clicking changes nothing: do not loop until the deadline
+            count = remaining
+        if count:
+            logger.warning("%d element(s) %r left unclicked on %s", count, self.selector, page.url)
+        return clicks
+
+
 def render_meta(*actions: Any, **meta: Any) -> dict[str, Any]:
     """Request meta that renders the page in Chromium, then runs `actions` on it in order
     (callables taking the page, e.g. `ScrollUntilStable(...)`)."""

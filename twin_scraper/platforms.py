@@ -10,12 +10,20 @@ registry route 127.0.0.1 test servers to them too.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from scrapy.settings import BaseSettings
 
 from twin_scraper.documents import article_fields
+from twin_scraper.extract.linkedin import (
+    CRAWL_EXTRACTOR,
+    EXPORT_EXTRACTOR,
+    PULSE_EXTRACTOR,
+    crawled_post_fields,
+    export_article_fields,
+    pulse_article_fields,
+)
 from twin_scraper.urls import domain_of
 
 FieldsBuilder = Callable[..., dict[str, Any]]
@@ -39,11 +47,27 @@ class Platform:
 
 ARTICLE = Platform("article", route="article_requests", fields=article_fields)
 
+# LinkedIn: its data export (a seed's `linkedin_export: PATH`) and linkedin.com links
+# (profiles and articles, rendered with the member's session). Three extractors: export
+# article pages, rendered feed cards, rendered article pages.
+LINKEDIN = Platform(
+    "linkedin",
+    route="linkedin_requests",
+    fields=crawled_post_fields,
+    domains=("linkedin.com",),
+    base_url_setting="LINKEDIN_BASE_URL",
+)
+
 #: Checked in order; the first that handles a link's domain gets it, else ARTICLE.
-PLATFORMS: list[Platform] = []
+PLATFORMS: list[Platform] = [LINKEDIN]
 
 #: Extractor name (as stored with each document) -> platform, for re-extraction.
-EXTRACTORS: dict[str, Platform] = {ARTICLE.name: ARTICLE}
+EXTRACTORS: dict[str, Platform] = {
+    ARTICLE.name: ARTICLE,
+    CRAWL_EXTRACTOR: LINKEDIN,
+    EXPORT_EXTRACTOR: replace(LINKEDIN, fields=export_article_fields),
+    PULSE_EXTRACTOR: replace(LINKEDIN, fields=pulse_article_fields),
+}
 
 
 def platform_for(url: str, settings: BaseSettings) -> Platform:

@@ -8,6 +8,7 @@ Two shapes are accepted:
       - https://ada.example/posts/sourdough/
       - site: https://ada.example/   # discover every post of this blog
         limit: 100
+      - linkedin_export: exports/linkedin.zip   # the member's LinkedIn data export
 
     parameters:                       # LLM-Engineers-Handbook's, unchanged
       user_full_name: Paul Iusztin
@@ -35,6 +36,7 @@ class LinkKind(StrEnum):
     AUTO = "auto"  # a page, or a site when the URL is a site's root
     SITE = "site"  # discover every post of the site
     PAGE = "page"  # exactly this page
+    LINKEDIN_EXPORT = "linkedin_export"  # a LinkedIn data export (url holds its path)
 
 
 @dataclass(frozen=True)
@@ -64,11 +66,12 @@ def load_seed_file(path: str | Path) -> SeedBatch:
         raise SeedFileError(f"seed file {path} is not UTF-8 text: {exc.reason}") from None
     except OSError as exc:
         raise SeedFileError(f"cannot read seed file {path}: {exc.strerror}") from None
-    return parse_seeds(text, str(path))
+    return parse_seeds(text, str(path), base_dir=path.parent)
 
 
-def parse_seeds(text: str, source: str = "<seeds>") -> SeedBatch:
-    """Parse seed-file text; raises SeedFileError, never anything else."""
+def parse_seeds(text: str, source: str = "<seeds>", base_dir: Path | None = None) -> SeedBatch:
+    """Parse seed-file text; raises SeedFileError, never anything else. Relative file
+    paths in it are taken from `base_dir` (the seed file's folder)."""
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -107,7 +110,7 @@ def parse_seeds(text: str, source: str = "<seeds>") -> SeedBatch:
     seen: set[str] = set()
     for index, entry in enumerate(raw_links, start=1):
         try:
-            link = _parse_link(entry)
+            link = _parse_link(entry, base_dir)
         except ValueError as exc:
             errors.append(f"link {index}: {exc}")
             continue
@@ -120,13 +123,21 @@ def parse_seeds(text: str, source: str = "<seeds>") -> SeedBatch:
     return SeedBatch(author=full_name(author), links=tuple(links), source=source)
 
 
-def _parse_link(entry: Any) -> SeedLink:
+def _parse_link(entry: Any, base_dir: Path | None = None) -> SeedLink:
     if isinstance(entry, str):
         return SeedLink(url=_check_url(entry))
+    if isinstance(entry, dict) and "linkedin_export" in entry:
+        if len(entry) != 1:
+            raise ValueError("`linkedin_export:` takes the export's path and nothing else")
+        path = _check_path(entry["linkedin_export"], base_dir)
+        return SeedLink(url=path, kind=LinkKind.LINKEDIN_EXPORT)
     if isinstance(entry, dict):
         unknown = set(entry) - {"url", "site", "limit"}
         if unknown:
-            raise ValueError(f"unknown keys {sorted(map(str, unknown))} (use url, site, limit)")
+            raise ValueError(
+                f"unknown keys {sorted(map(str, unknown))} (use url, site, limit, "
+                "or linkedin_export)"
+            )
         if ("url" in entry) == ("site" in entry):
             raise ValueError("give exactly one of `url:` or `site:`")
         kind = LinkKind.SITE if "site" in entry else LinkKind.PAGE
@@ -146,6 +157,17 @@ def _check_url(value: Any) -> str:
     if not is_http_url(value):
         raise ValueError(f"not an http(s) URL: {value.strip()[:200]!r}")
     return value.strip()
+
+
+def _check_path(value: Any, base_dir: Path | None) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"expected a file path, got {_kind(value)}")
+    path = Path(value.strip()).expanduser()
+    if not path.is_absolute() and base_dir is not None:
+        path = base_dir / path
+    if not path.exists():
+        raise ValueError(f"LinkedIn export not found: {path}")
+    return str(path)
 
 
 def _kind(value: Any) -> str:

@@ -145,3 +145,20 @@ SCRAPYD_PROJECT = "twin_scraper"
 # A crawl that finds Qdrant's local storage held by another process (another job) leaves
 # its documents pending, then waits up to this many seconds at its end to embed them.
 QDRANT_BUSY_WAIT = float(os.environ.get("TWIN_QDRANT_WAIT", "120"))
+
+# --- LinkedIn ---------------------------------------------------------------------------
+# Where linkedin.com links are served from (tests point it at 127.0.0.1).
+LINKEDIN_BASE_URL = "https://www.linkedin.com"
+# The member's own session, for `-a user=`: their `li_at` cookie, or a Playwright
+# storage-state file saved after logging in (it wins when both are set). Secrets: never
+# logged, stored or reported.
+LINKEDIN_LI_AT = os.environ.get("LINKEDIN_LI_AT", "")
+LINKEDIN_STORAGE_STATE = os.environ.get("LINKEDIN_STORAGE_STATE", "")
+# Politeness: one LinkedIn page at a time, seconds between pages (randomised 0.5-1.5x).
+LINKEDIN_CONCURRENCY = 1
+LINKEDIN_DOWNLOAD_DELAY = 8.0
+# Scrolling an activity feed stops at this many posts or seconds; it waits this long
+# (seconds) for more posts after each scroll.
+LINKEDIN_MAX_POSTS = 300
+LINKEDIN_SCROLL_SECONDS = 180
+LINKEDIN_SCROLL_PAUSE = 1.5

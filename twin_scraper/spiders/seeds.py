@@ -10,13 +10,14 @@ from typing import Any
 
 from twin_scraper.browser import BrowserSpider
 from twin_scraper.params import SeedsParams
-from twin_scraper.platforms import platform_for
-from twin_scraper.seeds import load_seed_file, parse_seeds
+from twin_scraper.platforms import LINKEDIN, platform_for
+from twin_scraper.seeds import LinkKind, load_seed_file, parse_seeds
 from twin_scraper.spiders.article import ArticleRoutes
 from twin_scraper.spiders.base import TwinSpider
+from twin_scraper.spiders.linkedin import LinkedInRoutes
 
 
-class SeedsSpider(ArticleRoutes, BrowserSpider, TwinSpider):
+class SeedsSpider(ArticleRoutes, LinkedInRoutes, BrowserSpider, TwinSpider):
     """Every platform's routes are mixed in, so its requests (and their callbacks) are
     this spider's own methods, which a JOBDIR can persist and resume. Routes that render
     pages (Medium profiles, LinkedIn) need `BrowserSpider`; Chromium starts only if one
@@ -40,7 +41,10 @@ class SeedsSpider(ArticleRoutes, BrowserSpider, TwinSpider):
 
     async def start(self) -> Any:
         for link in self.batch.links:
-            platform = platform_for(link.url, self.settings)
+            if link.kind == LinkKind.LINKEDIN_EXPORT:
+                platform = LINKEDIN
+            else:
+                platform = platform_for(link.url, self.settings)
             self.logger.debug("Routing %s to %s", link.url, platform.name)
             for request in getattr(self, platform.route)(link):
                 yield request
