@@ -16,6 +16,7 @@ from typing import Any
 from scrapy.settings import BaseSettings
 
 from twin_scraper.documents import article_fields
+from twin_scraper.extract.substack import substack_fields
 from twin_scraper.urls import domain_of
 
 FieldsBuilder = Callable[..., dict[str, Any]]
@@ -38,12 +39,19 @@ class Platform:
 
 
 ARTICLE = Platform("article", route="article_requests", fields=article_fields)
+SUBSTACK = Platform(
+    "substack",
+    route="substack_requests",
+    fields=substack_fields,
+    domains=("substack.com",),
+    base_url_setting="SUBSTACK_BASE_URL",
+)
 
 #: Checked in order; the first that handles a link's domain gets it, else ARTICLE.
-PLATFORMS: list[Platform] = []
+PLATFORMS: list[Platform] = [SUBSTACK]
 
 #: Extractor name (as stored with each document) -> platform, for re-extraction.
-EXTRACTORS: dict[str, Platform] = {ARTICLE.name: ARTICLE}
+EXTRACTORS: dict[str, Platform] = {ARTICLE.name: ARTICLE, SUBSTACK.name: SUBSTACK}
 
 
 def platform_for(url: str, settings: BaseSettings) -> Platform:

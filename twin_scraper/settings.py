@@ -110,3 +110,12 @@ ARTICLE_MAX_SITEMAPS = 200  # child sitemaps followed per site (indexes can be h
 # Skip fetching a discovered post whose feed/sitemap date is not newer than the one seen
 # when it was stored. Off: every post is fetched again (changes still found by content).
 ARTICLE_TRUST_LISTING_DATES = True
+
+# --- Substack ---------------------------------------------------------------------------
+# Where `-a publication=NAME` lives ({name} is replaced); tests point it at 127.0.0.1, and
+# links on its host are routed to the substack spider.
+SUBSTACK_BASE_URL = "https://{name}.substack.com"
+SUBSTACK_ARCHIVE_PAGE_SIZE = 50  # posts per archive page: Substack refuses more than 50
+# Skip fetching a listed post whose archive date and fields (title, subtitle, audience,
+# word count) match the stored ones. Off: every post is fetched (changes found by content).
+SUBSTACK_TRUST_LISTING_DATES = True

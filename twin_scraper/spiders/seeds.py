@@ -12,9 +12,10 @@ from twin_scraper.platforms import platform_for
 from twin_scraper.seeds import load_seed_file
 from twin_scraper.spiders.article import ArticleRoutes
 from twin_scraper.spiders.base import TwinSpider
+from twin_scraper.spiders.substack import SubstackRoutes
 
 
-class SeedsSpider(ArticleRoutes, TwinSpider):
+class SeedsSpider(ArticleRoutes, SubstackRoutes, TwinSpider):
     """Every platform's routes are mixed in, so its requests (and their callbacks) are
     this spider's own methods, which a JOBDIR can persist and resume."""
 
@@ -26,6 +27,8 @@ class SeedsSpider(ArticleRoutes, TwinSpider):
         self.batch = load_seed_file(self.params.file)
         self.author = self.batch.author
         self._sites = {}
+        self._publications = {}
+        self.include_coauthored = False
 
     def report_arguments(self) -> dict[str, Any]:
         return {"file": self.params.file, "author": self.author, "links": len(self.batch.links)}
