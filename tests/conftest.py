@@ -19,13 +19,19 @@ from twin_scraper.config import StoreConfig, project_settings
 from twin_scraper.demo.server import SITE_DIR, SiteServer
 from twin_scraper.spiders.article import ArticleSpider
 from twin_scraper.spiders.seeds import SeedsSpider
+from twin_scraper.spiders.substack import SubstackSpider
 from twin_scraper.stores.embedded_mongo import ensure_server, stop_server
 from twin_scraper.stores.embedder import ensure_model
 from twin_scraper.stores.mongo import MongoStore
 
 TESTS_DIR = Path(__file__).parent
 TEST_SITE = TESTS_DIR / "site"
-SPIDERS = {"article": ArticleSpider, "seeds": SeedsSpider, "default": DefaultSpider}
+SPIDERS = {
+    "article": ArticleSpider,
+    "seeds": SeedsSpider,
+    "substack": SubstackSpider,
+    "default": DefaultSpider,
+}
 
 
 @pytest.fixture(scope="session")

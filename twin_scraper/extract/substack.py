@@ -36,6 +36,7 @@ FREE_AUDIENCE = "everyone"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 _SLUG = re.compile(r"^/p/([^/]+)/?$")
 _OPEN_SUBSTACK = re.compile(r"^/pub/([a-z0-9-]+)/p/([^/]+)/?$")
+_HAS_CLASS = 'contains(concat(" ", normalize-space(@class), " "), " %s ")'
 _PRELOADS = re.compile(r"window\._preloads\s*=\s*JSON\.parse\((\"(?:[^\"\\]|\\.)*\")\)")
 # Widgets inside a post's body that are not the author's text.
 _CHROME_CLASSES = frozenset(
@@ -411,13 +412,12 @@ def post_page_fields(
         return fields
     extracted = extract_article(html, url)
     doc = parse_html(html)
-    body = None
+    body = title = subtitle = None
     if doc is not None:
-        found = doc.xpath(
-            '//div[contains(concat(" ", normalize-space(@class), " "), " available-content ")]'
-            '//div[contains(concat(" ", normalize-space(@class), " "), " body ")]'
-        )
+        found = doc.xpath(f"//div[{_HAS_CLASS % 'available-content'}]//div[{_HAS_CLASS % 'body'}]")
         body = found[0] if found else None
+        title = _text(doc.xpath(f"string(//h1[{_HAS_CLASS % 'post-title'}])"))
+        subtitle = _text(doc.xpath(f"string(//h3[{_HAS_CLASS % 'subtitle'}])"))
     canonical = extracted.canonical_url or url
     content = (
         body_markdown(etree.tostring(body, encoding=str), canonical)
@@ -439,8 +439,8 @@ def post_page_fields(
         "canonical_url": canonicalize_url(canonical),
         "author_full_name": author or (names[0] if names else ""),
         "byline": extracted.author,
-        "title": extracted.title,
-        "subtitle": extracted.subtitle,
+        "title": title or extracted.title,
+        "subtitle": subtitle or extracted.subtitle,
         "content": content,
         "language": extracted.language,
         "published_at": extracted.published_at,

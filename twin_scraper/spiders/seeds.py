@@ -27,7 +27,7 @@ class SeedsSpider(ArticleRoutes, SubstackRoutes, TwinSpider):
         self.batch = load_seed_file(self.params.file)
         self.author = self.batch.author
         self._sites = {}
-        self._publications = {}
+        self._substack_publications = {}
         self.include_coauthored = False
 
     def report_arguments(self) -> dict[str, Any]:

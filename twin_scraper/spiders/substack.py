@@ -58,7 +58,7 @@ class SubstackParams(BaseModel):
 
     @field_validator("publication")
     @classmethod
-    def _publication(cls, value: str | None) -> str | None:
+    def _check_publication(cls, value: str | None) -> str | None:
         if value is not None:
             publication_base(value, "https://{name}.substack.com")  # raises on a bad name
         return value
@@ -120,8 +120,8 @@ class SubstackRoutes:
 
     author: str | None
     include_coauthored: bool
-    _publications: dict[str, Publication]
-    _listings: dict[str, Any] | None = None
+    _substack_publications: dict[str, Publication]
+    _substack_listed: dict[str, Any] | None = None
 
     def substack_requests(self, link: SeedLink) -> Iterator[scrapy.Request]:
         """A seed link: a post URL is that post; a publication's home (or `site:`) is
@@ -132,7 +132,7 @@ class SubstackRoutes:
             return
         is_root = not urlsplit(link.url).path.strip("/")
         if link.kind == LinkKind.SITE or is_root:
-            yield from self.publication_requests(link.url, link.limit)
+            yield from self.substack_publication_requests(link.url, link.limit)
             return
         self.fail_page(
             link.url,
@@ -141,12 +141,16 @@ class SubstackRoutes:
         )
 
     # --- discovery ------------------------------------------------------------------
-    def publication_requests(self, publication: str, limit: int | None) -> Iterator[scrapy.Request]:
+    def substack_publication_requests(
+        self, publication: str, limit: int | None
+    ) -> Iterator[scrapy.Request]:
         base = publication_base(publication, self.settings.get("SUBSTACK_BASE_URL"))
-        self._publications.setdefault(base, Publication(base, limit))
-        yield self._archive_request(base, limit, 0)
+        self._substack_publications.setdefault(base, Publication(base, limit))
+        yield self._substack_archive_request(base, limit, 0)
 
-    def _archive_request(self, base: str, limit: int | None, offset: int) -> scrapy.Request:
+    def _substack_archive_request(
+        self, base: str, limit: int | None, offset: int
+    ) -> scrapy.Request:
         size = self.settings.getint("SUBSTACK_ARCHIVE_PAGE_SIZE")
         if not 1 <= size <= ARCHIVE_MAX_LIMIT:
             raise ValueError(
@@ -155,15 +159,15 @@ class SubstackRoutes:
             )
         return scrapy.Request(
             archive_url(base, offset, size),
-            callback=self.parse_archive,
+            callback=self.parse_substack_archive,
             errback=self.errback,
             meta={"twin_publication": base, "twin_limit": limit, "twin_offset": offset},
             priority=10,  # discovery before fetching: the limit keeps the newest posts
             dont_filter=True,
         )
 
-    def parse_archive(self, response: Response) -> Iterator[scrapy.Request]:
-        state = self._publication(response)
+    def parse_substack_archive(self, response: Response) -> Iterator[scrapy.Request]:
+        state = self._substack_publication(response)
         try:
             items = parse_archive(response.text if isinstance(response, TextResponse) else "")
         except SubstackError as exc:
@@ -179,12 +183,14 @@ class SubstackRoutes:
         for item in items:
             if state.full():
                 return
-            yield from self._schedule(state, item)
-        yield self._archive_request(
+            yield from self._schedule_substack_post(state, item)
+        yield self._substack_archive_request(
             state.base, state.limit, response.meta["twin_offset"] + len(items)
         )
 
-    def _schedule(self, state: Publication, item: ArchiveItem) -> Iterator[scrapy.Request]:
+    def _schedule_substack_post(
+        self, state: Publication, item: ArchiveItem
+    ) -> Iterator[scrapy.Request]:
         page = item.url or post_page_url(state.base, item.slug)
         key = canonicalize_url(page)
         if key in state.scheduled:
@@ -199,12 +205,12 @@ class SubstackRoutes:
             self.skip_page(page, f"co-written by {names} (include_coauthored=true to keep it)")
             return
         state.scheduled.add(key)
-        if self._unchanged(key, item):
+        if self._substack_unchanged(key, item):
             self.unchanged_page(page)
             return
         yield self.substack_post_request(state.base, item.slug, item, author)
 
-    def _unchanged(self, key: str, item: ArchiveItem) -> bool:
+    def _substack_unchanged(self, key: str, item: ArchiveItem) -> bool:
         """Stored already, and the archive shows neither a newer date nor an edit."""
         if item.listed_at is None or not self.settings.getbool("SUBSTACK_TRUST_LISTING_DATES"):
             return False
@@ -213,17 +219,17 @@ class SubstackRoutes:
         last = known.listed_updated_at if known else None
         if last is None or item.listed_at > last:
             return False
-        return self._stored_listings().get(key) == item.signature
+        return self._substack_listings().get(key) == item.signature
 
-    def _stored_listings(self) -> dict[str, Any]:
+    def _substack_listings(self) -> dict[str, Any]:
         """The archive fields each stored Substack post was listed with, loaded once."""
-        if self._listings is None:
+        if self._substack_listed is None:
             mongo = CrawlResources.of(self.crawler).mongo
-            self._listings = {
+            self._substack_listed = {
                 doc["canonical_url"]: (doc.get("extra") or {}).get("listing")
                 for doc in mongo.iter_documents({"platform": "substack"})
             }
-        return self._listings
+        return self._substack_listed
 
     # --- posts ----------------------------------------------------------------------
     def substack_post_request(
@@ -242,10 +248,13 @@ class SubstackRoutes:
         if item is not None:
             meta.update(twin_listed=item.listed_at, twin_listing=item.signature)
         return scrapy.Request(
-            post_api_url(base, slug), callback=self.parse_post_api, errback=self.errback, meta=meta
+            post_api_url(base, slug),
+            callback=self.parse_substack_post,
+            errback=self.errback,
+            meta=meta,
         )
 
-    def parse_post_api(self, response: Response) -> Iterator[Document | scrapy.Request]:
+    def parse_substack_post(self, response: Response) -> Iterator[Document | scrapy.Request]:
         page = response.meta["twin_page"]
         try:
             if response.status != 200 or not isinstance(response, TextResponse):
@@ -256,15 +265,18 @@ class SubstackRoutes:
             self.logger.info("No post API at %s (%s); reading %s", response.url, exc, page)
             yield scrapy.Request(
                 page,
-                callback=self.parse_post_page,
+                callback=self.parse_substack_page,
                 errback=self.errback,
-                meta={**response.meta, "handle_httpstatus_list": ERROR_STATUSES},
+                meta={
+                    "handle_httpstatus_list": ERROR_STATUSES,
+                    **{k: v for k, v in response.meta.items() if k.startswith("twin_")},
+                },
             )
             return
         fields = post_fields(post, page, response.meta["twin_author"], raw=response.text)
-        yield self._document(fields, response)
+        yield self._substack_document(fields, response)
 
-    def parse_post_page(self, response: Response) -> Iterator[Document]:
+    def parse_substack_page(self, response: Response) -> Iterator[Document]:
         if response.status >= 400 and response.status not in (401, 403, 429, 503):
             self.fail_page(response.url, f"HTTP {response.status}")
             return
@@ -272,21 +284,21 @@ class SubstackRoutes:
         if html is None:
             return
         fields = post_page_fields(html, response.url, response.meta["twin_author"], response.status)
-        yield self._document(fields, response)
+        yield self._substack_document(fields, response)
 
-    def _document(self, fields: dict[str, Any], response: Response) -> Document:
+    def _substack_document(self, fields: dict[str, Any], response: Response) -> Document:
         if "twin_listing" in response.meta:
             fields["listed_updated_at"] = response.meta["twin_listed"]
             fields["extra"]["listing"] = response.meta["twin_listing"]
         # Built unvalidated: the validate pipeline checks it and drops it with the reason.
         return Document.model_construct(**fields)
 
-    def _publication(self, response: Response) -> Publication:
+    def _substack_publication(self, response: Response) -> Publication:
         """The publication's state; made again from the request's meta after a resume."""
         base = response.meta["twin_publication"]
-        if base not in self._publications:
-            self._publications[base] = Publication(base, response.meta.get("twin_limit"))
-        return self._publications[base]
+        if base not in self._substack_publications:
+            self._substack_publications[base] = Publication(base, response.meta.get("twin_limit"))
+        return self._substack_publications[base]
 
 
 class SubstackSpider(SubstackRoutes, TwinSpider):
@@ -297,11 +309,13 @@ class SubstackSpider(SubstackRoutes, TwinSpider):
         super().__init__(*args, **kwargs)
         self.author = self.params.author
         self.include_coauthored = self.params.include_coauthored
-        self._publications = {}
+        self._substack_publications = {}
 
     async def start(self) -> Any:
         if self.params.publication:
-            for request in self.publication_requests(self.params.publication, self.params.limit):
+            for request in self.substack_publication_requests(
+                self.params.publication, self.params.limit
+            ):
                 yield request
         for url in self.params.url or []:
             location = post_location(url)
