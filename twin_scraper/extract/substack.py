@@ -474,5 +474,5 @@ def substack_fields(
 ) -> dict[str, Any]:
     """Re-extraction of what was stored: the API's post JSON, or a post page's HTML."""
     if raw.lstrip().startswith("{"):
-        return post_fields(parse_post(raw), url, author, fetched_at)
+        return post_fields(parse_post(raw), url, author, fetched_at, raw=raw)
     return post_page_fields(raw, url, author, http_status, fetched_at)
