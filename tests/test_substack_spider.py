@@ -23,6 +23,7 @@ from tests.substack_mock import (
     fill_ada,
     fill_custom_domain,
 )
+from tests.test_cli import environment, run, twin
 from tests.test_crawl import qdrant_points, stored
 from twin_scraper.config import StoreConfig
 from twin_scraper.demo.server import SiteServer
@@ -307,3 +308,44 @@ def test_bad_arguments_fail_at_construction(kwargs: dict, message: str) -> None:
     with pytest.raises(ArgumentError) as error:
         SubstackSpider(**kwargs)
     assert message in str(error.value)
+
+
+def test_command_line_crawl_then_reextract_from_the_stored_json(
+    ada: MockSubstack, settings: dict, mongo: MongoStore
+) -> None:
+    env = environment(settings)
+    crawl = run(
+        ["scrapy", "crawl", "substack", "-a", "publication=ada", "-a", "limit=3",
+         "-s", f"SUBSTACK_BASE_URL={ada.base}"],
+        env,
+    )  # fmt: skip
+    assert crawl.returncode == 0, crawl.stderr[-2000:]
+    assert "Crawl report: substack (finished)" in crawl.stderr
+    docs = stored(mongo)
+    assert len(docs) == 3
+    key = f"{ada.base}/p/sourdough-timing"
+    good = docs[key]["content"]
+    mongo.db.articles.update_one(
+        {"_id": docs[key]["_id"]}, {"$set": {"content": "stale", "content_hash": "old"}}
+    )
+    hits = len(ada.hits)
+    result = twin(["reextract"], env)
+    assert result.returncode == 0, result.stderr
+    assert "1 changed, 2 unchanged" in result.stdout  # the JSON post and the page one alike
+    assert stored(mongo)[key]["content"] == good
+    assert len(ada.hits) == hits  # nothing fetched
+
+
+@deferred_f_from_coro_f
+async def test_untrusted_listing_dates_fetch_every_post_but_write_nothing_unchanged(
+    ada: MockSubstack, settings: dict, mongo: MongoStore
+) -> None:
+    settings = with_base(settings, ada)
+    await run_spider("substack", settings, publication="ada", author=ADA, limit=3)
+    before = stored(mongo)
+    ada.hits.clear()
+    settings = settings | {"SUBSTACK_TRUST_LISTING_DATES": False}
+    again = await run_spider("substack", settings, publication="ada", author=ADA, limit=3)
+    assert len([h for h in ada.post_hits() if h.startswith("/api/")]) == 3
+    assert again.stats["twin/items/unchanged"] == 3 and "twin/mongo/written" not in again.stats
+    assert stored(mongo) == before
