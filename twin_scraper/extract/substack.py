@@ -24,7 +24,7 @@ from twin_scraper.documents import same_author
 from twin_scraper.extract.article import extract_article
 from twin_scraper.extract.markdown import html_to_markdown, parse_html
 from twin_scraper.items import Category, Quality
-from twin_scraper.quality import assess
+from twin_scraper.quality import assess, is_preview
 from twin_scraper.urls import canonicalize_url, is_http_url
 
 EXTRACTOR_NAME = "substack"
@@ -36,6 +36,7 @@ FREE_AUDIENCE = "everyone"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 _SLUG = re.compile(r"^/p/([^/]+)/?$")
 _OPEN_SUBSTACK = re.compile(r"^/pub/([a-z0-9-]+)/p/([^/]+)/?$")
+_PAYWALL = re.compile(r"""class=["'](?:[^"']*\s)?paywall[\s"']""")
 _HAS_CLASS = 'contains(concat(" ", normalize-space(@class), " "), " %s ")'
 _PRELOADS = re.compile(r"window\._preloads\s*=\s*JSON\.parse\((\"(?:[^\"\\]|\\.)*\")\)")
 # Widgets inside a post's body that are not the author's text.
@@ -424,10 +425,7 @@ def post_page_fields(
         if body is not None
         else extracted.markdown
     )
-    lowered = html.lower()
-    truncated = 'class="paywall' in lowered or '"isaccessibleforfree":false' in lowered.replace(
-        " ", ""
-    )
+    truncated = is_preview(html, content) or _PAYWALL.search(html) is not None
     quality, reason = (Quality.OK, None)
     if body is None:  # not a post page as Substack renders one: a wall, an error, a challenge
         quality, reason = assess(html, content, extracted.title, http_status)
