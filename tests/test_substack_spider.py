@@ -55,6 +55,12 @@ def with_base(settings: dict[str, Any], site: MockSubstack) -> dict[str, Any]:
     return settings | {"SUBSTACK_BASE_URL": site.base}
 
 
+def no_embed(settings: dict[str, Any]) -> dict[str, Any]:
+    """For tests about discovery only: every crawl that embeds loads the model again,
+    which costs time and memory (documents stay pending for `twin embed`)."""
+    return settings | {"EMBED_ENABLED": False}
+
+
 def archive_queries(site: MockSubstack) -> list[dict[str, str]]:
     return [
         {k: v[-1] for k, v in parse_qs(urlsplit(hit).query).items()}
@@ -194,7 +200,7 @@ async def test_a_recrawl_is_a_no_op_and_an_edited_post_is_updated(
 async def test_a_new_post_date_is_fetched_again(
     ada: MockSubstack, settings: dict, mongo: MongoStore
 ) -> None:
-    settings = with_base(settings, ada)
+    settings = no_embed(with_base(settings, ada))
     await run_spider("substack", settings, publication="ada", author=ADA, limit=3)
     ada.posts["from-the-page"]["post_date"] = "2026-04-01T09:30:00.000Z"  # republished
     ada.hits.clear()
@@ -208,7 +214,8 @@ async def test_limit_and_owner_without_author(
     ada: MockSubstack, settings: dict, mongo: MongoStore
 ) -> None:
     """Without `author`, the publication's owner (its admin byline) is the author."""
-    result = await run_spider("substack", with_base(settings, ada), publication="ada", limit=4)
+    settings = no_embed(with_base(settings, ada))
+    result = await run_spider("substack", settings, publication="ada", limit=4)
     docs = stored(mongo)
     # The four newest own posts: the guest and co-written ones are skipped on the way.
     assert sorted(urlsplit(u).path for u in docs) == [
@@ -228,7 +235,7 @@ async def test_coauthored_posts_can_be_included(
 ) -> None:
     await run_spider(
         "substack",
-        with_base(settings, ada),
+        no_embed(with_base(settings, ada)),
         publication="ada",
         author=ADA,
         limit=3,
@@ -245,6 +252,7 @@ async def test_coauthored_posts_can_be_included(
 async def test_a_custom_domain_publication_and_single_post_urls(
     ada: MockSubstack, kitchen: MockSubstack, settings: dict, mongo: MongoStore
 ) -> None:
+    settings = no_embed(settings)
     await run_spider("substack", settings, publication=kitchen.base + "/archive", author=ADA)
     docs = stored(mongo)
     assert set(docs) == {f"{kitchen.base}/p/kitchen-{n}" for n in (1, 2, 3)}
@@ -260,7 +268,7 @@ async def test_a_custom_domain_publication_and_single_post_urls(
 async def test_a_site_that_is_not_substack_is_reported(
     site: SiteServer, settings: dict, mongo: MongoStore
 ) -> None:
-    await run_spider("substack", settings, publication=site.base, author=ADA)
+    await run_spider("substack", no_embed(settings), publication=site.base, author=ADA)
     run = mongo.latest_runs(1)[0]
     reasons = {r for d in run["domains"] for r in d["reasons"]}
     assert reasons == {"HTTP 404"}
@@ -281,7 +289,9 @@ async def test_seed_file_routes_substack_links_to_the_substack_spider(
         f"  - {local}/p/week-3\n"
         f"  - {site.url('/articles/code-heavy/')}\n"
     )
-    result = await run_spider("seeds", settings | {"SUBSTACK_BASE_URL": local}, file=str(seed))
+    result = await run_spider(
+        "seeds", no_embed(settings) | {"SUBSTACK_BASE_URL": local}, file=str(seed)
+    )
     assert result.stats["finish_reason"] == "finished"
     docs = stored(mongo)
     platforms = {urlsplit(u).path: d["platform"] for u, d in docs.items()}
@@ -340,7 +350,7 @@ def test_command_line_crawl_then_reextract_from_the_stored_json(
 async def test_untrusted_listing_dates_fetch_every_post_but_write_nothing_unchanged(
     ada: MockSubstack, settings: dict, mongo: MongoStore
 ) -> None:
-    settings = with_base(settings, ada)
+    settings = no_embed(with_base(settings, ada))
     await run_spider("substack", settings, publication="ada", author=ADA, limit=3)
     before = stored(mongo)
     ada.hits.clear()
