@@ -20,6 +20,7 @@ from twin_scraper.demo.server import SITE_DIR, SiteServer
 from twin_scraper.spiders.article import ArticleSpider
 from twin_scraper.spiders.linkedin import LinkedInSpider
 from twin_scraper.spiders.seeds import SeedsSpider
+from twin_scraper.spiders.substack import SubstackSpider
 from twin_scraper.stores.embedded_mongo import ensure_server, stop_server
 from twin_scraper.stores.embedder import ensure_model
 from twin_scraper.stores.mongo import MongoStore
@@ -30,6 +31,7 @@ SPIDERS = {
     "article": ArticleSpider,
     "seeds": SeedsSpider,
     "linkedin": LinkedInSpider,
+    "substack": SubstackSpider,
     "default": DefaultSpider,
 }
 

@@ -24,6 +24,7 @@ from twin_scraper.extract.linkedin import (
     export_article_fields,
     pulse_article_fields,
 )
+from twin_scraper.extract.substack import substack_fields
 from twin_scraper.urls import domain_of
 
 FieldsBuilder = Callable[..., dict[str, Any]]
@@ -46,6 +47,13 @@ class Platform:
 
 
 ARTICLE = Platform("article", route="article_requests", fields=article_fields)
+SUBSTACK = Platform(
+    "substack",
+    route="substack_requests",
+    fields=substack_fields,
+    domains=("substack.com",),
+    base_url_setting="SUBSTACK_BASE_URL",
+)
 
 # LinkedIn: its data export (a seed's `linkedin_export: PATH`) and linkedin.com links
 # (profiles and articles, rendered with the member's session). Three extractors: export
@@ -59,11 +67,12 @@ LINKEDIN = Platform(
 )
 
 #: Checked in order; the first that handles a link's domain gets it, else ARTICLE.
-PLATFORMS: list[Platform] = [LINKEDIN]
+PLATFORMS: list[Platform] = [SUBSTACK, LINKEDIN]
 
 #: Extractor name (as stored with each document) -> platform, for re-extraction.
 EXTRACTORS: dict[str, Platform] = {
     ARTICLE.name: ARTICLE,
+    SUBSTACK.name: SUBSTACK,
     CRAWL_EXTRACTOR: LINKEDIN,
     EXPORT_EXTRACTOR: replace(LINKEDIN, fields=export_article_fields),
     PULSE_EXTRACTOR: replace(LINKEDIN, fields=pulse_article_fields),

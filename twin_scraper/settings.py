@@ -162,3 +162,12 @@ LINKEDIN_DOWNLOAD_DELAY = 8.0
 LINKEDIN_MAX_POSTS = 300
 LINKEDIN_SCROLL_SECONDS = 180
 LINKEDIN_SCROLL_PAUSE = 1.5
+
+# --- Substack ---------------------------------------------------------------------------
+# Where `-a publication=NAME` lives ({name} is replaced); tests point it at 127.0.0.1, and
+# links on its host are routed to the substack spider.
+SUBSTACK_BASE_URL = "https://{name}.substack.com"
+SUBSTACK_ARCHIVE_PAGE_SIZE = 50  # posts per archive page: Substack refuses more than 50
+# Skip fetching a listed post whose archive date and fields (title, subtitle, audience,
+# word count) match the stored ones. Off: every post is fetched (changes found by content).
+SUBSTACK_TRUST_LISTING_DATES = True

@@ -15,9 +15,10 @@ from twin_scraper.seeds import LinkKind, load_seed_file, parse_seeds
 from twin_scraper.spiders.article import ArticleRoutes
 from twin_scraper.spiders.base import TwinSpider
 from twin_scraper.spiders.linkedin import LinkedInRoutes
+from twin_scraper.spiders.substack import SubstackRoutes
 
 
-class SeedsSpider(ArticleRoutes, LinkedInRoutes, BrowserSpider, TwinSpider):
+class SeedsSpider(ArticleRoutes, SubstackRoutes, LinkedInRoutes, BrowserSpider, TwinSpider):
     """Every platform's routes are mixed in, so its requests (and their callbacks) are
     this spider's own methods, which a JOBDIR can persist and resume. Routes that render
     pages (Medium profiles, LinkedIn) need `BrowserSpider`; Chromium starts only if one
@@ -34,6 +35,8 @@ class SeedsSpider(ArticleRoutes, LinkedInRoutes, BrowserSpider, TwinSpider):
             self.batch = load_seed_file(self.params.file)
         self.author = self.batch.author
         self._sites = {}
+        self._substack_publications = {}
+        self.include_coauthored = False
 
     def report_arguments(self) -> dict[str, Any]:
         source = {"file": self.params.file} if self.params.file else {"yaml": "(inline)"}
