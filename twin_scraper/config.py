@@ -14,7 +14,7 @@ from scrapy.settings import BaseSettings, Settings
 
 from twin_scraper.indexer import Indexer
 from twin_scraper.stores.embedded_mongo import EmbeddedMongoError, ensure_server
-from twin_scraper.stores.embedder import Embedder, ensure_model
+from twin_scraper.stores.embedder import ensure_model, load_embedder
 from twin_scraper.stores.mongo import MongoStore, StoreUnavailable
 from twin_scraper.stores.qdrant import QdrantStore, StoreBusy
 
@@ -91,7 +91,9 @@ class StoreConfig:
         """The model (assembled on first use if allowed) and Qdrant, ready to embed.
         Local Qdrant held by another process is tried again for up to `wait` seconds.
         Raises ModelMissing or StoreUnavailable (StoreBusy when still held) with the cause."""
-        embedder = Embedder(ensure_model(self.model_dir, self.model_auto_fetch), self.embed_threads)
+        embedder = load_embedder(
+            ensure_model(self.model_dir, self.model_auto_fetch), self.embed_threads
+        )
         deadline = time.monotonic() + wait
         while True:
             try:

@@ -9,6 +9,7 @@ detected instead of being mixed into an existing collection.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -221,3 +222,11 @@ class Embedder:
 
     def embed(self, texts: Sequence[str], batch_size: int = 64) -> list[list[float]]:
         return [v.tolist() for v in self._model.embed(list(texts), batch_size=batch_size)]
+
+
+@functools.cache
+def load_embedder(path: Path, threads: int | None = None) -> Embedder:
+    """One loaded model per process: each load holds a few hundred MB of ONNX session,
+    and a process that runs several crawls (`twin crawl` over many seed files, the test
+    suite) would otherwise load it again for each."""
+    return Embedder(path, threads)
