@@ -407,14 +407,18 @@ def post_fetches(server: SiteServer, before: dict[str, int]) -> dict[str, int]:
 async def test_recrawl_fetches_only_posts_whose_listing_changed(
     demo_site: SiteServer, settings: dict, mongo: MongoStore, store_config: StoreConfig
 ) -> None:
+    first_hits = dict(demo_site.hits)
     await run_spider("article", settings, site=demo_site.url("/"), author="Ada Quill")
     stored_before = stored(mongo)
     points_before = len(qdrant_points(store_config))
     hits = dict(demo_site.hits)
 
+    # The feed names the guest post's author: it is never fetched, whatever the sitemap
+    # (read in any order) says.
+    assert "/posts/mechanical-keyboards-review/" not in post_fetches(demo_site, first_hits)
+
     again = await run_spider("article", settings, site=demo_site.url("/"), author="Ada Quill")
-    # Only the guest post is fetched again (to learn it is still someone else's).
-    assert set(post_fetches(demo_site, hits)) == {"/posts/mechanical-keyboards-review/"}
+    assert post_fetches(demo_site, hits) == {}
     assert again.stats["twin/pages/unchanged_listed"] == 7
     assert "twin/mongo/written" not in again.stats
     assert stored(mongo) == stored_before
@@ -436,7 +440,7 @@ async def test_recrawl_fetches_only_posts_whose_listing_changed(
         third = await run_spider("article", settings, site=demo_site.url("/"), author="Ada Quill")
     finally:
         del demo_site.routes[post], demo_site.routes[sitemap]
-    assert set(post_fetches(demo_site, hits)) == {post, "/posts/mechanical-keyboards-review/"}
+    assert post_fetches(demo_site, hits) == {post: 1}
     assert third.stats["twin/items/updated"] == 1
     doc = stored(mongo)[canonicalize_url(demo_site.url(post))]
     assert "PostgreSQL 17 made this faster still" in doc["content"]

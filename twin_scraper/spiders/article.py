@@ -10,13 +10,14 @@ same links the same way.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import scrapy
+from scrapy.exceptions import DontCloseSpider
 from scrapy.http import Response, TextResponse
 
 from twin_scraper.documents import article_fields, looks_like_article, same_author
@@ -40,6 +41,7 @@ class SiteState:
 
     site: str  # URL of the site's home, ending in "/"
     limit: int | None
+    found: dict[str, str] = field(default_factory=dict)  # URL by canonical URL, in order
     scheduled: set[str] = field(default_factory=set)
     excluded: set[str] = field(default_factory=set)
     listed: dict[str, datetime] = field(default_factory=dict)  # latest listing date by URL
@@ -48,7 +50,17 @@ class SiteState:
     reported: bool = False
 
     def full(self) -> bool:
-        return self.limit is not None and len(self.scheduled) >= self.limit
+        """Enough posts found to stop paging through feeds and sitemaps."""
+        return self.limit is not None and len(self.found.keys() - self.excluded) >= self.limit
+
+    def to_fetch(self) -> list[tuple[str, str]]:
+        """Found posts not yet scheduled nor excluded, newest first within the limit."""
+        posts = [(k, url) for k, url in self.found.items() if k not in self.excluded]
+        if self.limit is not None:
+            oldest = datetime.min.replace(tzinfo=UTC)
+            posts.sort(key=lambda post: self.listed.get(post[0]) or oldest, reverse=True)
+            posts = posts[: max(0, self.limit - len(self.scheduled))]
+        return [(k, url) for k, url in posts if k not in self.scheduled]
 
     def covers(self, url: str) -> bool:
         """A page of this site (same host, under its path), not its home page."""
@@ -150,7 +162,7 @@ class ArticleRoutes:
                 state.excluded.add(canonicalize_url(entry.url))
                 self.skip_page(entry.url, f"written by {entry.author}, not {self.author}")
                 continue
-            yield from self._schedule(state, entry.url, entry.updated)
+            self._found(state, entry.url, entry.updated)
         max_pages = self.settings.getint("ARTICLE_MAX_FEED_PAGES")
         if feed.next_url and not state.full() and state.feed_pages < max_pages:
             yield self._discovery_request(feed.next_url, self.parse_feed_page, state)
@@ -168,10 +180,18 @@ class ArticleRoutes:
                 yield self._discovery_request(child, self.parse_sitemap_page, state)
         for page in sitemap.pages:
             if state.covers(page.url):
-                yield from self._schedule(state, page.url, page.updated)
+                self._found(state, page.url, page.updated)
 
     def on_idle(self) -> None:
-        """Discovery is over: a site that yielded no post is a failure worth reporting."""
+        """Discovery is over: fetch what it found, now that every feed and sitemap has
+        given its dates and bylines (a post one feed names as someone else's is never
+        fetched, and a newer date in any listing counts). A site that yielded no post is
+        a failure worth reporting."""
+        requests = [request for state in self._sites.values() for request in self._schedule(state)]
+        for request in requests:
+            self.crawler.engine.crawl(request)
+        if requests:
+            raise DontCloseSpider
         for state in self._sites.values():
             if not state.scheduled and not state.excluded and not state.reported:
                 state.reported = True
@@ -201,23 +221,25 @@ class ArticleRoutes:
             priority=10,  # discovery before fetching: the limit keeps the newest posts
         )
 
-    def _schedule(
-        self, state: SiteState, url: str, listed: datetime | None
-    ) -> Iterable[scrapy.Request]:
+    def _found(self, state: SiteState, url: str, listed: datetime | None) -> None:
         key = canonicalize_url(url)
         previous = state.listed.get(key)
         if listed is not None and (previous is None or listed > previous):
             state.listed[key] = listed
-        if key in state.scheduled or key in state.excluded or state.full():
-            return
-        state.scheduled.add(key)
-        if listed and self.settings.getbool("ARTICLE_TRUST_LISTING_DATES"):
-            known = CrawlResources.of(self.crawler).known.get(key)
-            last = known.listed_updated_at if known else None
-            if last is not None and listed <= last:
+        if key not in state.found:
+            state.found[key] = url
+
+    def _schedule(self, state: SiteState) -> Iterator[scrapy.Request]:
+        trust_dates = self.settings.getbool("ARTICLE_TRUST_LISTING_DATES")
+        known = CrawlResources.of(self.crawler).known
+        for key, url in state.to_fetch():
+            state.scheduled.add(key)
+            listed, stored = state.listed.get(key), known.get(key)
+            last = stored.listed_updated_at if stored else None
+            if trust_dates and listed and last is not None and listed <= last:
                 self.unchanged_page(url)
-                return
-        yield self.article_request(url, site=state)
+                continue
+            yield self.article_request(url, site=state)
 
 
 class ArticleSpider(ArticleRoutes, TwinSpider):
