@@ -18,6 +18,8 @@ from twin_scraper.extract.article import extract_article
 from twin_scraper.extract.markdown import markdown_to_text
 from twin_scraper.extract.medium import extract_story, story_id
 
+SUMMARY = ("mean_precision", "mean_recall", "mean_f1", "title_exact", "author_match", "date_match")
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -47,15 +49,11 @@ def main() -> None:
         result = scorer.score(truth, predictions)
         print(f"{name} extractor on {', '.join(truth)}")
         for page in result["pages"]:
-            print(f"  {page['id']}: P {page['precision']:.3f} R {page['recall']:.3f} F1 {page['f1']:.3f}")
+            p, r, f1 = page["precision"], page["recall"], page["f1"]
+            print(f"  {page['id']}: P {p:.3f} R {r:.3f} F1 {f1:.3f}")
         summary = result["summary"]
-        print(
-            "  " + json.dumps(
-                {k: round(v, 3) if isinstance(v, float) else v for k, v in summary.items()
-                 if k in ("mean_precision", "mean_recall", "mean_f1", "title_exact",
-                          "author_match", "date_match")}
-            )
-        )
+        shown = {k: summary[k] for k in SUMMARY}
+        print("  " + json.dumps({k: round(v, 3) if v is not None else v for k, v in shown.items()}))
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from typing import Any
 from scrapy.settings import BaseSettings
 
 from twin_scraper.documents import article_fields
+from twin_scraper.extract.medium import story_fields
 from twin_scraper.urls import domain_of
 
 FieldsBuilder = Callable[..., dict[str, Any]]
@@ -44,6 +45,17 @@ PLATFORMS: list[Platform] = []
 
 #: Extractor name (as stored with each document) -> platform, for re-extraction.
 EXTRACTORS: dict[str, Platform] = {ARTICLE.name: ARTICLE}
+
+
+MEDIUM = Platform(
+    "medium",
+    route="medium_requests",
+    fields=story_fields,
+    domains=("medium.com",),  # also its subdomains: ada.medium.com
+    base_url_setting="MEDIUM_BASE_URL",
+)
+PLATFORMS.append(MEDIUM)
+EXTRACTORS[MEDIUM.name] = MEDIUM
 
 
 def platform_for(url: str, settings: BaseSettings) -> Platform:

@@ -51,7 +51,7 @@ _TAG_PATH = re.compile(r"^/(?:tag|tagged)/([\w-]+)")
 _MEMBER_ONLY = re.compile(r"member-only story", re.I)
 # Profile and publication lists print "Mar 3, 2021" (or "Mar 3" in the current year).
 _LIST_DATE = re.compile(
-    r"\b(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]* (\d{1,2})(?:, (\d{4}))?\b"
+    r"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]* (\d{1,2})(?:, (\d{4}))?"
 )
 _MONTHS = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
 
@@ -116,6 +116,60 @@ def handle_of(url: str | None, base_domain: str = MEDIUM_DOMAIN) -> str | None:
     if host.endswith("." + base_domain) and host.count(".") == base_domain.count(".") + 1:
         return host.split(".")[0]
     return None
+
+
+class SourceError(ValueError):
+    """A `user=` value (or seed link) that names no Medium user or publication."""
+
+
+@dataclass(frozen=True)
+class MediumSource:
+    """Where a user's or publication's stories are listed: its RSS feed (the newest 10)
+    and the page whose story list grows as it is scrolled."""
+
+    feed_url: str
+    list_url: str
+    handle: str | None  # a user's handle; None for a publication or custom domain
+
+    @property
+    def is_user(self) -> bool:
+        return self.handle is not None
+
+
+def resolve_source(value: str, base_url: str = "https://medium.com") -> MediumSource:
+    """`ada`, `@ada`, `https://medium.com/@ada`, `https://ada.medium.com`, a publication
+    (`https://medium.com/the-pub`) or a custom domain serving Medium (`https://blog.ada.dev`).
+    `base_url` is Medium's own origin (a test server's in tests)."""
+    text = value.strip()
+    base = base_url.rstrip("/")
+    if not text.startswith(("http://", "https://")):
+        handle = text.removeprefix("@")
+        if not re.fullmatch(r"[\w.-]+", handle):
+            raise SourceError(f"not a Medium handle or URL: {value!r}")
+        return MediumSource(f"{base}/feed/@{handle}", f"{base}/@{handle}", handle.lower())
+    parts = urlsplit(text)
+    origin = f"{parts.scheme}://{parts.netloc}"
+    host = domain_of(text)
+    segments = [s for s in parts.path.split("/") if s]
+    if story_id(text):
+        raise SourceError(f"{value} is a story, not a user or publication: use -a url=")
+    if host in _medium_hosts(base):
+        if not segments:
+            raise SourceError(f"{value} is Medium's home page: name a user or publication")
+        first = segments[0]
+        if first.startswith("@"):
+            handle = first[1:]
+            return MediumSource(f"{origin}/feed/@{handle}", f"{origin}/@{handle}", handle.lower())
+        return MediumSource(f"{origin}/feed/{first}", f"{origin}/{first}", None)
+    handle = handle_of(text)
+    if handle:  # ada.medium.com
+        return MediumSource(f"{origin}/feed", f"{origin}/", handle)
+    # A custom domain: a publication's (or a user's) own site served by Medium.
+    return MediumSource(f"{origin}/feed", f"{origin}{parts.path or '/'}", None)
+
+
+def _medium_hosts(base_url: str) -> set[str]:
+    return {MEDIUM_DOMAIN, domain_of(base_url)}
 
 
 # --- a story page -------------------------------------------------------------------------
@@ -236,7 +290,10 @@ def _prepared(el: etree._Element) -> etree._Element:
     el = copy.deepcopy(el)
     el.tail = None
     for pre in el.iter("pre"):
-        lang = next((s.get("data-code-block-lang") for s in pre.iter() if s.get("data-code-block-lang")), None)
+        lang = next(
+            (s.get("data-code-block-lang") for s in pre.iter() if s.get("data-code-block-lang")),
+            None,
+        )
         if lang and not pre.get("data-lang"):
             pre.set("data-lang", lang)
     for noscript in list(el.iter("noscript")):
@@ -261,7 +318,8 @@ def _title_element(root: etree._Element) -> etree._Element | None:
 
 def _dom_author(root: etree._Element) -> str:
     for el in root.iter("a"):
-        if el.get("data-testid") == "authorName" or "postMetaInline--author" in (el.get("class") or ""):
+        classes = el.get("class") or ""
+        if el.get("data-testid") == "authorName" or "postMetaInline--author" in classes:
             return _text(text_content(el))
     return ""
 
@@ -313,16 +371,21 @@ def _reading_minutes(post: dict, meta: dict, root: etree._Element) -> int | None
 
 
 def _canonical(doc: etree._Element, meta: dict, ld: dict, url: str) -> str:
-    declared = next(
-        (el.get("href") for el in doc.iter("link") if "canonical" in (el.get("rel") or "")),
-        None,
-    ) or _meta(meta, "og:url") or _text(ld.get("url"))
+    declared = (
+        next(
+            (el.get("href") for el in doc.iter("link") if "canonical" in (el.get("rel") or "")),
+            None,
+        )
+        or _meta(meta, "og:url")
+        or _text(ld.get("url"))
+    )
     return canonical_for(story_url(url), urljoin(url, declared) if declared else None)
 
 
 def _language(doc: etree._Element, post: dict) -> str | None:
     for value in (post.get("detectedLanguage"), doc.get("lang")):
-        match = re.match(r"\s*([a-zA-Z]{2,3})(?:[-_]|\s*$)", value if isinstance(value, str) else "")
+        value = value if isinstance(value, str) else ""
+        match = re.match(r"\s*([a-zA-Z]{2,3})(?:[-_]|\s*$)", value)
         if match:
             return match.group(1).lower()
     return None
@@ -396,9 +459,9 @@ def listed_stories(html: str, page_url: str, now: datetime | None = None) -> lis
     if doc is None:
         return []
     found: dict[str, ListedStory] = {}
-    previews = [el for el in doc.iter("article")] or [doc]
+    previews = list(doc.iter("article")) or [doc]
     for preview in previews:
-        date = _list_date(text_content(preview), now) if preview is not doc else None
+        date = _list_date(preview, now) if preview is not doc else None
         for link in preview.iter("a"):
             href = (link.get("href") or "").strip()
             if not href or href.startswith(("#", "javascript:")):
@@ -409,9 +472,13 @@ def listed_stories(html: str, page_url: str, now: datetime | None = None) -> lis
     return list(found.values())
 
 
-def _list_date(text: str, now: datetime | None = None) -> datetime | None:
-    """The first "Mar 3, 2021" (or "Mar 3": this year, or last year if that is ahead)."""
-    match = _LIST_DATE.search(" ".join(text.split()))
+def _list_date(preview: etree._Element, now: datetime | None = None) -> datetime | None:
+    """The date a list prints on its own beside a story: "Mar 3, 2021", or "Mar 3" for
+    this year (last year's when that day is still ahead)."""
+    match = next(
+        (m for t in preview.itertext() if (m := _LIST_DATE.fullmatch(" ".join(t.split())))),
+        None,
+    )
     if not match:
         return None
     now = now or datetime.now(UTC)
@@ -419,10 +486,10 @@ def _list_date(text: str, now: datetime | None = None) -> datetime | None:
     year = int(match.group(3)) if match.group(3) else now.year
     try:
         date = datetime(year, month, day, tzinfo=UTC)
-        if not match.group(3) and date > now:
-            date = date.replace(year=year - 1)
     except ValueError:
         return None
+    if not match.group(3) and date > now:
+        date = date.replace(year=year - 1)
     return date
 
 

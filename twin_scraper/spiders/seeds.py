@@ -13,9 +13,10 @@ from twin_scraper.platforms import platform_for
 from twin_scraper.seeds import load_seed_file
 from twin_scraper.spiders.article import ArticleRoutes
 from twin_scraper.spiders.base import TwinSpider
+from twin_scraper.spiders.medium import MediumRoutes
 
 
-class SeedsSpider(ArticleRoutes, BrowserSpider, TwinSpider):
+class SeedsSpider(ArticleRoutes, MediumRoutes, BrowserSpider, TwinSpider):
     """Every platform's routes are mixed in, so its requests (and their callbacks) are
     this spider's own methods, which a JOBDIR can persist and resume. Routes that render
     pages (Medium profiles, LinkedIn) need `BrowserSpider`; Chromium starts only if one
