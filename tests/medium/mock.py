@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -53,7 +54,7 @@ class Story:
     updated: datetime | None = None
     locked: bool = False  # member-only: visitors get the first paragraphs only
     publication: str | None = None  # slug of a publication on medium.com
-    preview_paragraphs: int = 2
+    preview_paragraphs: int = 3
 
     @property
     def path(self) -> str:
@@ -132,7 +133,7 @@ def _shown_date(when: datetime) -> str:
 
 
 def _reading_time(story: Story) -> float:
-    words = len(html.unescape(story.body).split())
+    words = len(html.unescape(re.sub(r"<[^>]+>", " ", story.body)).split())
     return max(words / 265, 0.5)
 
 
@@ -513,7 +514,7 @@ def ada_stories() -> list[Story]:
         stories.append(
             Story(
                 id=f"{i + 1:02d}a9c3e5f7b1",
-                slug=f"on-{topic.replace(' ', '-')}",
+                slug="retries-that-give-up" if i == 0 else f"on-{topic.replace(' ', '-')}",
                 title="Retries that give up" if i == 0 else f"On {topic}",
                 subtitle=f"A short note on {topic}",
                 author=ADA,

@@ -210,15 +210,16 @@ def extract_story(html: str, url: str) -> MediumStory:
         or handle_of(_meta(meta, "article:author"))
         or None
     )
+    # og:title and JSON-LD's headline may carry " - Publication" or " - Medium".
     title = (
         _text(post.get("title"))
-        or _meta(meta, "og:title", "twitter:title")
         or (_text(text_content(title_el)) if title_el is not None else None)
+        or _meta(meta, "twitter:title", "og:title")
         or _text(ld.get("headline"))
         or None
     )
     body = _body(root, {title_el, subtitle_el}, title, url)
-    locked = bool(post.get("isLocked")) or _declared_locked(ld, root)
+    locked = post["isLocked"] is True if "isLocked" in post else _declared_locked(ld, root)
     preview_only = content.get("isLockedPreviewOnly")
     return MediumStory(
         markdown=body,
@@ -236,7 +237,7 @@ def extract_story(html: str, url: str) -> MediumStory:
         tags=_tags(apollo, post, ld, root),
         reading_minutes=_reading_minutes(post, meta, root),
         canonical_url=_canonical(doc, meta, ld, url),
-        language=_language(doc, post),
+        language=_language(doc, root, post),
         publication=_text(collection.get("name")) or _publisher(ld) or None,
         description=_meta(meta, "og:description", "description"),
         locked=locked,
@@ -310,10 +311,11 @@ def _prepared(el: etree._Element) -> etree._Element:
 
 
 def _title_element(root: etree._Element) -> etree._Element | None:
+    """The heading Medium marks as the story's title (none on the oldest pages)."""
     for el in root.iter("h1", "h2", "h3"):
         if el.get("data-testid") == "storyTitle" or _TITLE_CLASS.search(el.get("class") or ""):
             return el
-    return _first(root.iter("h1"))
+    return None
 
 
 def _dom_author(root: etree._Element) -> str:
@@ -325,15 +327,16 @@ def _dom_author(root: etree._Element) -> str:
 
 
 def _declared_locked(ld: dict, root: etree._Element) -> bool:
+    """Member-only, as JSON-LD declares it, or by the badge printed above the title (a
+    text of its own, so a story merely mentioning member-only stories is not one)."""
     free = ld.get("isAccessibleForFree")
-    if free is False or str(free).lower() == "false":
-        return True
+    if free is not None:
+        return free is False or str(free).lower() == "false"
     keywords = ld.get("keywords") if isinstance(ld.get("keywords"), list) else []
     for keyword in keywords:
         if isinstance(keyword, str) and keyword.startswith("LockedPostSource:"):
             return not keyword.endswith("_NONE")
-    head = " ".join(text_content(root)[:3000].split())
-    return bool(_MEMBER_ONLY.search(head))
+    return any(_MEMBER_ONLY.fullmatch(_text(t)) for t in root.itertext())
 
 
 def _tags(apollo: dict, post: dict, ld: dict, root: etree._Element) -> list[str]:
@@ -382,8 +385,8 @@ def _canonical(doc: etree._Element, meta: dict, ld: dict, url: str) -> str:
     return canonical_for(story_url(url), urljoin(url, declared) if declared else None)
 
 
-def _language(doc: etree._Element, post: dict) -> str | None:
-    for value in (post.get("detectedLanguage"), doc.get("lang")):
+def _language(doc: etree._Element, root: etree._Element, post: dict) -> str | None:
+    for value in (post.get("detectedLanguage"), root.get("lang"), doc.get("lang")):
         value = value if isinstance(value, str) else ""
         match = re.match(r"\s*([a-zA-Z]{2,3})(?:[-_]|\s*$)", value)
         if match:
@@ -410,8 +413,13 @@ def story_fields(
     """A story page as the fields of a `Document` (validated later by the pipeline)."""
     story = extract_story(html, url)
     quality, reason = assess(html, story.markdown, story.title, http_status)
-    if story.truncated and quality == Quality.LOGIN_WALL and story.markdown.strip():
-        # The paywall after a member-only preview: the preview is kept, flagged truncated.
+    found = bool(story.markdown.strip()) and http_status < 400
+    if found and (
+        quality == Quality.CHALLENGE or (quality == Quality.LOGIN_WALL and story.truncated)
+    ):
+        # Medium's own paragraphs are there, so this is the story (or the preview of a
+        # member-only one, flagged truncated), not a wall: challenge pages have none, and
+        # the paywall after a preview or a CDN's script on every page only look like one.
         quality, reason = Quality.OK, None
     fields = {
         "platform": "medium",
