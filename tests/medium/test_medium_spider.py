@@ -224,3 +224,40 @@ def test_bad_arguments_fail_at_once(kwargs: dict[str, str], message: str) -> Non
     with pytest.raises(ArgumentError, match="medium spider") as caught:
         MediumSpider(**kwargs)
     assert message in str(caught.value)
+
+
+@deferred_f_from_coro_f
+async def test_seed_file_links_go_to_the_medium_routes(
+    medium: MockMedium, settings: dict[str, Any], mongo: MongoStore, tmp_path: Path
+) -> None:
+    older = medium.stories[12]
+    seed = tmp_path / "ada.yaml"
+    seed.write_text(
+        "author: Ada Quill\n"
+        "links:\n"
+        f"  - site: {medium.server.url('/@adaquill')}\n"
+        "    limit: 3\n"
+        f"  - {medium.url(older)}?source=user_profile_page\n"
+        f"  - {medium.server.url('/')}\n",
+        encoding="utf-8",
+    )
+    crawl_settings = {**medium_settings(settings, medium), "EMBED_ENABLED": False}
+    result = await run_spider("seeds", crawl_settings, file=str(seed))
+    newest = medium.stories[:3]
+    assert set(stored(mongo)) == {canonicalize_url(medium.url(s)) for s in [*newest, older]}
+    # The limit was met by the feed, so the profile was never rendered.
+    assert "playwright/page_count" not in result.stats
+    [run] = mongo.latest_runs(1)
+    failures = [f for d in run["domains"] for f in d["failures"]]
+    assert [f["reason"] for f in failures] == ["not a Medium user or publication"]
+
+
+@deferred_f_from_coro_f
+async def test_without_a_feed_the_profile_list_alone_finds_every_story(
+    medium: MockMedium, settings: dict[str, Any], mongo: MongoStore
+) -> None:
+    medium.server.routes.pop("/feed/@adaquill")
+    crawl_settings = {**medium_settings(settings, medium), "EMBED_ENABLED": False}
+    result = await run_spider(MediumSpider, crawl_settings, user="adaquill")
+    assert set(stored(mongo)) == {canonicalize_url(medium.url(s)) for s in medium.stories}
+    assert result.stats["finish_reason"] == "finished"
