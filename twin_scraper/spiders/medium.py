@@ -111,7 +111,8 @@ class MediumState:
     limit: int | None
     scheduled: set[str] = field(default_factory=set)
     excluded: set[str] = field(default_factory=set)
-    listed: dict[str, datetime] = field(default_factory=dict)  # latest listing date by URL
+    # By post id (else URL): the latest listing date; stories scheduled or left out.
+    listed: dict[str, datetime] = field(default_factory=dict)
 
     def full(self) -> bool:
         return self.limit is not None and len(self.scheduled) >= self.limit
@@ -211,7 +212,7 @@ class MediumRoutes:
         # Error answers come to the callback: walls often come as 403/503.
         meta: dict[str, Any] = {"handle_httpstatus_list": ERROR_STATUSES}
         if state is not None:
-            meta.update(state.meta(), twin_key=canonicalize_url(url))
+            meta.update(state.meta(), twin_key=story_id(url) or canonicalize_url(url))
         return scrapy.Request(
             url, callback=self.parse_medium_story, errback=self.errback, meta=meta
         )
@@ -267,7 +268,8 @@ class MediumRoutes:
         self, state: MediumState, url: str, listed: datetime | None, byline: str | None
     ) -> Iterable[scrapy.Request]:
         url = story_url(url)
-        key = canonicalize_url(url)
+        # One story may be linked as medium.com/@ada/x-<id> and ada.medium.com/x-<id>.
+        key = story_id(url) or canonicalize_url(url)
         previous = state.listed.get(key)
         if listed is not None and (previous is None or listed > previous):
             state.listed[key] = listed
@@ -279,7 +281,7 @@ class MediumRoutes:
             return
         state.scheduled.add(key)
         if listed and self.settings.getbool("MEDIUM_TRUST_LISTING_DATES"):
-            known = CrawlResources.of(self.crawler).known.get(key)
+            known = CrawlResources.of(self.crawler).known.get(canonicalize_url(url))
             last = known.listed_updated_at if known else None
             if last is not None and listed <= last:
                 self.unchanged_page(url)
