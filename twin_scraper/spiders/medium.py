@@ -109,9 +109,9 @@ class MediumState:
 
     source: MediumSource
     limit: int | None
+    # Keyed by post id (else URL): stories scheduled, left out, and their latest list date.
     scheduled: set[str] = field(default_factory=set)
     excluded: set[str] = field(default_factory=set)
-    # By post id (else URL): the latest listing date; stories scheduled or left out.
     listed: dict[str, datetime] = field(default_factory=dict)
 
     def full(self) -> bool:
