@@ -113,13 +113,17 @@ async def run_spider(
     crawler = Crawler(spidercls, project_settings(settings))
     result = CrawlResult(crawler)
     # Strong references: Scrapy holds signal receivers weakly, and a lambda would vanish.
-    crawler.signals.connect(
-        lambda item: result.items.append(item), signal=signals.item_scraped, weak=False
-    )
-    crawler.signals.connect(
-        lambda item, exception: result.dropped.append((item, exception)),
-        signal=signals.item_dropped,
-        weak=False,
-    )
-    await crawler.crawl_async(**kwargs)
+    # pydispatcher keeps strong ones in a module-level registry, so they are disconnected
+    # at the end: left there, they would keep every crawler of the session in memory.
+    receivers = {
+        signals.item_scraped: lambda item: result.items.append(item),
+        signals.item_dropped: lambda item, exception: result.dropped.append((item, exception)),
+    }
+    for signal, receiver in receivers.items():
+        crawler.signals.connect(receiver, signal=signal, weak=False)
+    try:
+        await crawler.crawl_async(**kwargs)
+    finally:
+        for signal, receiver in receivers.items():
+            crawler.signals.disconnect(receiver, signal=signal, weak=False)
     return result

@@ -24,6 +24,7 @@ from twin_scraper.extract.linkedin import (
     export_article_fields,
     pulse_article_fields,
 )
+from twin_scraper.extract.medium import story_fields
 from twin_scraper.extract.substack import substack_fields
 from twin_scraper.urls import domain_of
 
@@ -47,6 +48,13 @@ class Platform:
 
 
 ARTICLE = Platform("article", route="article_requests", fields=article_fields)
+MEDIUM = Platform(
+    "medium",
+    route="medium_requests",
+    fields=story_fields,
+    domains=("medium.com",),  # also its subdomains: ada.medium.com
+    base_url_setting="MEDIUM_BASE_URL",
+)
 SUBSTACK = Platform(
     "substack",
     route="substack_requests",
@@ -67,11 +75,12 @@ LINKEDIN = Platform(
 )
 
 #: Checked in order; the first that handles a link's domain gets it, else ARTICLE.
-PLATFORMS: list[Platform] = [SUBSTACK, LINKEDIN]
+PLATFORMS: list[Platform] = [MEDIUM, SUBSTACK, LINKEDIN]
 
 #: Extractor name (as stored with each document) -> platform, for re-extraction.
 EXTRACTORS: dict[str, Platform] = {
     ARTICLE.name: ARTICLE,
+    MEDIUM.name: MEDIUM,
     SUBSTACK.name: SUBSTACK,
     CRAWL_EXTRACTOR: LINKEDIN,
     EXPORT_EXTRACTOR: replace(LINKEDIN, fields=export_article_fields),

@@ -171,3 +171,14 @@ SUBSTACK_ARCHIVE_PAGE_SIZE = 50  # posts per archive page: Substack refuses more
 # Skip fetching a listed post whose archive date and fields (title, subtitle, audience,
 # word count) match the stored ones. Off: every post is fetched (changes found by content).
 SUBSTACK_TRUST_LISTING_DATES = True
+
+# --- Medium -----------------------------------------------------------------------------
+# Medium's origin (a 127.0.0.1 mock in tests); its domain routes seed links to `medium`.
+MEDIUM_BASE_URL = "https://medium.com"
+# Bounds of scrolling a profile or publication list (stories found, seconds spent).
+MEDIUM_LIST_MAX_STORIES = 2000
+MEDIUM_LIST_MAX_SECONDS = 120
+MEDIUM_LIST_PAUSE_MS = 800  # wait after each scroll for the next stories to load
+# Skip fetching a listed story whose RSS `updated` (or list date) is not newer than the
+# one stored. Off: every story is fetched again (changes still found by content).
+MEDIUM_TRUST_LISTING_DATES = True
