@@ -12,9 +12,10 @@ from twin_scraper.platforms import platform_for
 from twin_scraper.seeds import load_seed_file
 from twin_scraper.spiders.article import ArticleRoutes
 from twin_scraper.spiders.base import TwinSpider
+from twin_scraper.spiders.github import GitHubRoutes
 
 
-class SeedsSpider(ArticleRoutes, TwinSpider):
+class SeedsSpider(ArticleRoutes, GitHubRoutes, TwinSpider):
     """Every platform's routes are mixed in, so its requests (and their callbacks) are
     this spider's own methods, which a JOBDIR can persist and resume."""
 
