@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -25,10 +26,17 @@ GIT_IDENTITY = {
 
 
 def git(*args: str, cwd: Path | None = None) -> str:
-    env = {**os.environ, **GIT_IDENTITY, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
+    env = {**os.environ, **GIT_IDENTITY, "GIT_CONFIG_GLOBAL": os.devnull}
     return subprocess.run(
         ["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True
     ).stdout
+
+
+class QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away (a killed clone) is expected here, not news."""
 
 
 @dataclass
@@ -74,6 +82,7 @@ class GitServer:
 
     root: Path
     requests: list[dict[str, Any]] = field(default_factory=list)
+    fetch_delay: float = 0.0  # seconds before answering a fetch: a stalled server
 
     def __post_init__(self) -> None:
         server = self
@@ -89,8 +98,7 @@ class GitServer:
             def log_message(self, format: str, *args: object) -> None:
                 pass
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._httpd.daemon_threads = True
+        self._httpd = QuietServer(("127.0.0.1", 0), Handler)
         self.base = f"http://127.0.0.1:{self._httpd.server_address[1]}"
         threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
 
@@ -127,6 +135,8 @@ class GitServer:
                 {"method": handler.command, "path": parts.path, "body": plain,
                  "headers": dict(handler.headers)}
             )  # fmt: skip
+        if self.fetch_delay and (b"command=fetch" in plain or b"want " in plain):
+            time.sleep(self.fetch_delay)
         env = {
             "PATH": os.environ["PATH"],
             "GIT_PROJECT_ROOT": str(self.root / "bare"),
@@ -180,8 +190,7 @@ class MockGitHub:
             def log_message(self, format: str, *args: object) -> None:
                 pass
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._httpd.daemon_threads = True
+        self._httpd = QuietServer(("127.0.0.1", 0), Handler)
         self.base = f"http://127.0.0.1:{self._httpd.server_address[1]}"
         threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
 

@@ -8,6 +8,7 @@ import logging
 import os
 import random
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -243,6 +244,9 @@ async def test_hostile_repository_is_ingested_without_following_running_or_stori
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    clones = tmp_path / "clones"
+    clones.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(clones))
     secret = tmp_path / "secret.txt"
     secret.write_text("TOP-SECRET-7f3a\n")
     marker = tmp_path / "hook-ran"
@@ -342,9 +346,35 @@ async def test_hostile_repository_is_ingested_without_following_running_or_stori
         "latin1.txt": "not UTF-8 text",
     }
     assert doc["extra"]["file_count"] == len(expected)
-    # The clone went into a temporary directory that is gone.
-    leftovers = [p for p in Path(os.environ.get("TMPDIR", "/tmp")).glob("twin-git-*")]
-    assert not [p for p in leftovers if p.stat().st_mtime > time.time() - 60]
+    assert result.stats.get("twin/github/cloned") == 1
+    assert list(clones.iterdir()) == []  # the clone's temporary directory is gone
+
+
+@deferred_f_from_coro_f
+async def test_a_stalled_clone_times_out_is_reported_and_leaves_nothing_behind(
+    gh_settings: dict,
+    git_server: GitServer,
+    api: MockGitHub,
+    mongo: MongoStore,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clones = tmp_path / "clones"
+    clones.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(clones))
+    make_tools(git_server)
+    serve_user(api, "ada")
+    serve_repo(api, repo_json(git_server, "ada/tools"))
+    git_server.fetch_delay = 3
+    result = await run_spider(
+        "github", {**gh_settings, "GITHUB_CLONE_TIMEOUT": 1}, repo="ada/tools"
+    )
+    assert result.stats["finish_reason"] == "finished" and result.items == []
+    (failure,) = mongo.latest_runs(1)[0]["domains"][0]["failures"]
+    assert failure["reason"] == "clone failed"
+    assert failure["detail"] == "git clone timed out after 1 s"
+    assert mongo.count_documents()["repositories"] == 0
+    assert list(clones.iterdir()) == []
 
 
 @deferred_f_from_coro_f

@@ -46,6 +46,8 @@ SAFE_ENV = {
     "GIT_LFS_SKIP_SMUDGE": "1",
     "GIT_CONFIG_NOSYSTEM": "1",
     "GIT_CONFIG_GLOBAL": os.devnull,  # no url rewrites, credential helpers or hooksPath
+    "GIT_CONFIG_COUNT": "0",  # nor configuration passed through the environment
+    "GIT_CONFIG_PARAMETERS": "",
     "GIT_ALLOW_PROTOCOL": "http:https",
     "GIT_PROTOCOL_FROM_USER": "0",
 }

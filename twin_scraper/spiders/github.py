@@ -151,9 +151,11 @@ class GitHubRoutes:
             count += 1
             chosen.append(repo)
         self.crawler.stats.inc_value("twin/github/listed", len(chosen))
-        for request in await asyncio.gather(
-            *(self._github_repo_steps(repo, meta["twin_gh_author"]) for repo in chosen)
-        ):
+        # Each repository's head is asked for (git ls-remote) at once; its clone is
+        # requested as soon as its answer says it changed.
+        steps = [self._github_repo_steps(repo, meta["twin_gh_author"]) for repo in chosen]
+        for step in asyncio.as_completed(steps):
+            request = await step
             if request is not None:
                 yield request
         following = next_page(response.headers.get("Link", b"").decode("latin-1"))
