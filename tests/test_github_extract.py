@@ -143,13 +143,16 @@ def test_python_is_cut_at_definitions_with_their_decorators_and_comments() -> No
 def test_small_files_stay_whole_and_other_languages_cut_at_top_level_blocks() -> None:
     assert [c.text for c in chunk_code(PYTHON, "Python", words, 1000)] == [PYTHON]
     go = "package main\n\nfunc a() {\n\treturn\n}\n\nfunc b() {\n\n\treturn\n}\n"
-    chunks = chunk_code(go, "Go", words, max_tokens=4)
+    chunks = chunk_code(go, "Go", words, max_tokens=6)
     assert "".join(c.text for c in chunks) == go
     firsts = [c.text.split("\n", 1)[0] for c in chunks]
     assert firsts == ["package main", "func a() {", "func b() {"]
 
 
-@given(st.text(alphabet=st.sampled_from(["a ", "b", "\n", "\t", " ", "def f():\n", "\r\n"])))
+PARTS = ["a ", "b", "\n", "\t", " ", "def f():\n", "class C:\n", "\r\n", "\r", "}", "\x0c"]
+
+
+@given(st.lists(st.sampled_from(PARTS)).map("".join))
 def test_chunks_always_give_the_file_back(text: str) -> None:
     for language in ("Python", "C", None):
         chunks = chunk_code(text, language, words, max_tokens=3)
