@@ -501,13 +501,15 @@ async def test_seed_file_routes_github_links(
     seeds.write_text(
         "author: Ada Quill\nlinks:\n"
         f"  - {git_server.base}/ada\n"
+        f"  - {git_server.base}/ada/tools\n"
         f"  - {git_server.base}/bo/notes/tree/main/docs\n"
         f"  - {git_server.base}/orgs/x\n"
         f"  - {git_server.base}/nobody/missing\n"
     )
     result = await run_spider("seeds", gh_settings, file=str(seeds))
     assert result.stats["finish_reason"] == "finished"
-    assert {item.title for item in result.items} == {"ada/tools", "bo/notes"}
+    assert sorted(item.title for item in result.items) == ["ada/tools", "bo/notes"]
+    assert git_server.fetches("ada/tools") == 1  # listed twice, cloned once
     assert {item.author_full_name for item in result.items} == {"Ada Quill"}  # the seed's
     failures = {f["url"]: f["reason"] for f in mongo.latest_runs(1)[0]["domains"][0]["failures"]}
     assert failures == {

@@ -69,6 +69,7 @@ class GitHubRoutes:
     author: str | None
     _github_pool: ThreadPoolExecutor | None = None
     _github_heads: dict[str, str] | None = None
+    _github_seen: set[str] | None = None  # repositories already taken in this crawl
 
     # --- entry points -------------------------------------------------------------------
     def github_requests(self, link: SeedLink) -> Iterator[scrapy.Request]:
@@ -217,6 +218,11 @@ class GitHubRoutes:
         skipped: unusable, too large, empty, or unchanged since the last crawl."""
         url = repo["html_url"]
         full_name = repo.get("full_name") or ""
+        if self._github_seen is None:
+            self._github_seen = set()
+        if full_name.lower() in self._github_seen:  # a profile and a repository link
+            return None
+        self._github_seen.add(full_name.lower())
         if not valid_full_name(full_name) or not repo.get("default_branch"):
             if repo.get("size") == 0:
                 self.skip_page(url, "empty repository")
