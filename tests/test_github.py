@@ -533,3 +533,25 @@ def test_arguments_are_checked_when_the_spider_is_built() -> None:
             GitHubSpider(**kwargs)
     assert GitHubSpider(user="ada", forks="true").params.forks is True
     assert GitHubSpider(repo="ada/tools.git").params.repo == "ada/tools"
+
+
+@deferred_f_from_coro_f
+async def test_repositories_over_the_size_cap_are_not_cloned_or_are_stopped(
+    gh_settings: dict, git_server: GitServer, api: MockGitHub, mongo: MongoStore
+) -> None:
+    heavy = git_server.create("ada/heavy")  # the API under-reports its size
+    heavy.commit({"data.bin": random.Random(3).randbytes(600_000), "README.md": "# Heavy\n"})
+    huge = git_server.create("ada/huge")  # the API says it is too large
+    huge.commit({"README.md": "# Huge\n"})
+    serve_user(api, "ada")
+    listing = [repo_json(git_server, "ada/heavy"), repo_json(git_server, "ada/huge", size=5000)]
+    api.routes["/users/ada/repos"] = [(200, {}, listing)]
+    for data in listing:
+        serve_repo(api, data)
+    result = await run_spider("github", {**gh_settings, "GITHUB_MAX_REPO_KB": 100}, user="ada")
+    assert result.items == [] and mongo.count_documents()["repositories"] == 0
+    assert git_server.fetches("ada/huge") == 0
+    (domain,) = mongo.latest_runs(1)[0]["domains"]
+    assert domain["reasons"] == {"clone failed": 1, "larger than GITHUB_MAX_REPO_KB (100 KB)": 1}
+    (failure,) = domain["failures"]
+    assert failure["detail"].startswith("clone larger than 102400 bytes")

@@ -14,7 +14,10 @@ from __future__ import annotations
 
 import os
 import re
+import signal
+import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -91,6 +94,49 @@ def _run(args: list[str], timeout: float, cwd: str | None = None) -> bytes:
         raise CloneError(f"git {args[0]} failed: {stderr[:300]}") from None
 
 
+def _clone(args: list[str], timeout: float, target: str, max_bytes: int) -> None:
+    """`git clone`, watched: killed after `timeout` seconds or as soon as what it wrote
+    passes `max_bytes` (git itself has no cap on what a fetch downloads)."""
+    config = [item for setting in SAFE_CONFIG for item in ("-c", setting)]
+    # Its own process group, so the helpers it starts (remote-http, index-pack) go too.
+    handle = Git().execute(
+        ["git", *config, *args], as_process=True, env=SAFE_ENV, start_new_session=True
+    )
+    process = handle.proc
+    deadline = time.monotonic() + timeout
+    problem = None
+    while True:
+        try:
+            _, stderr = process.communicate(timeout=0.25)
+            break
+        except subprocess.TimeoutExpired:
+            if time.monotonic() > deadline:
+                problem = f"git clone timed out after {timeout:g} s"
+            elif disk_usage(target) > max_bytes:
+                problem = f"clone larger than {max_bytes} bytes, stopped"
+            if problem:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.communicate()
+                raise CloneError(problem) from None
+    if process.returncode != 0:
+        message = (stderr or b"").decode("utf-8", "replace").strip().replace("\n", " ")
+        raise CloneError(f"git clone failed: {message[:300]}")
+    if disk_usage(target) > max_bytes:  # it finished between two looks
+        raise CloneError(f"clone larger than {max_bytes} bytes")
+
+
+def disk_usage(path: str) -> int:
+    """Bytes of the files under `path` (0 when it does not exist yet)."""
+    total = 0
+    for directory, _, names in os.walk(path):
+        for name in names:
+            try:
+                total += os.lstat(os.path.join(directory, name)).st_size
+            except OSError:  # git renames its temporary files as it goes
+                continue
+    return total
+
+
 def check_url(url: str) -> None:
     if urlsplit(url).scheme not in {"http", "https"}:
         raise CloneError(f"refusing to clone {url}: only http(s) URLs are cloned")
@@ -111,9 +157,9 @@ def remote_head(url: str, branch: str, timeout: float) -> str | None:
 
 
 @contextmanager
-def shallow_clone(url: str, branch: str, timeout: float) -> Iterator[Repo]:
-    """A bare-minimum clone (depth 1, one branch, no tags, no checkout) in a temporary
-    directory removed on exit, whatever happens."""
+def shallow_clone(url: str, branch: str, timeout: float, max_bytes: int) -> Iterator[Repo]:
+    """A bare-minimum clone (depth 1, one branch, no tags, no checkout) of at most
+    `max_bytes` on disk, in a temporary directory removed on exit, whatever happens."""
     check_url(url)
     if not _BRANCH.match(branch):
         raise CloneError(f"refusing branch name {branch!r}")
@@ -132,7 +178,7 @@ def shallow_clone(url: str, branch: str, timeout: float) -> Iterator[Repo]:
             url,
             target,
         ]
-        _run(args, timeout)
+        _clone(args, timeout, target, max_bytes)
         repo = Repo(target)
         repo.git.update_environment(**SAFE_ENV)
         try:

@@ -123,7 +123,9 @@ GITHUB_TOKEN = os.environ.get("GITHUB_TOKEN", "")
 GITHUB_RATE_LIMIT_MAX_WAIT = 300
 GITHUB_CLONE_TIMEOUT = 300  # seconds for one git command (ls-remote, clone, ls-tree)
 GITHUB_CLONE_WORKERS = 2  # clones at once, on worker threads
-GITHUB_MAX_REPO_KB = 1024 * 1024  # GitHub's `size` of a repository: larger ones are not cloned
+# Larger repositories (by the API's `size`) are not cloned; a clone that grows past it on
+# disk is stopped.
+GITHUB_MAX_REPO_KB = 1024 * 1024
 GITHUB_MAX_FILE_BYTES = 1024 * 1024  # larger files are skipped (and reported)
 GITHUB_MAX_REPO_TEXT_BYTES = 128 * 1024 * 1024  # text kept per repository (then truncated)
 # Files never kept (gitignore syntax), besides binaries, minified and generated files and

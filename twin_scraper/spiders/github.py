@@ -54,10 +54,16 @@ API_RETRIES = 2  # for 5xx answers of the API
 
 
 def snapshot(
-    url: str, branch: str, timeout: float, ignore: list[str], max_file: int, max_total: int
+    url: str,
+    branch: str,
+    timeout: float,
+    max_clone: int,
+    ignore: list[str],
+    max_file: int,
+    max_total: int,
 ) -> tuple[str, RepoFiles]:
     """Worker thread: clone, read the head commit's text files, remove the clone."""
-    with shallow_clone(url, branch, timeout) as repo:
+    with shallow_clone(url, branch, timeout, max_clone) as repo:
         entries = list_tree(repo, timeout)
         files = select_files(entries, partial(read_blob, repo), ignore, max_file, max_total)
         return head_commit(repo), files
@@ -194,6 +200,7 @@ class GitHubRoutes:
                 self._clone_url(repo["full_name"]),
                 repo["default_branch"],
                 settings.getfloat("GITHUB_CLONE_TIMEOUT"),
+                settings.getint("GITHUB_MAX_REPO_KB") * 1024,
                 settings.getlist("GITHUB_IGNORE"),
                 settings.getint("GITHUB_MAX_FILE_BYTES"),
                 settings.getint("GITHUB_MAX_REPO_TEXT_BYTES"),
