@@ -555,3 +555,25 @@ async def test_repositories_over_the_size_cap_are_not_cloned_or_are_stopped(
     assert domain["reasons"] == {"clone failed": 1, "larger than GITHUB_MAX_REPO_KB (100 KB)": 1}
     (failure,) = domain["failures"]
     assert failure["detail"].startswith("clone larger than 102400 bytes")
+
+
+@deferred_f_from_coro_f
+async def test_the_token_never_follows_a_link_to_another_origin(
+    gh_settings: dict, git_server: GitServer, api: MockGitHub, mongo: MongoStore
+) -> None:
+    make_tools(git_server)
+    elsewhere = MockGitHub()
+    try:
+        serve_user(api, "ada")
+        api.routes["/users/ada/repos"] = [
+            (200, {"Link": f'<{elsewhere.base}/page-2>; rel="next"'}, [])
+        ]
+        elsewhere.routes["/page-2"] = [(200, {}, [repo_json(git_server, "ada/tools")])]
+        serve_repo(api, repo_json(git_server, "ada/tools"))
+        result = await run_spider("github", {**gh_settings, "GITHUB_TOKEN": TOKEN}, user="ada")
+    finally:
+        elsewhere.stop()
+    assert [item.title for item in result.items] == ["ada/tools"]
+    assert elsewhere.hits("/page-2") == 1
+    assert not any("Authorization" in r["headers"] for r in elsewhere.requests)
+    assert api.requests and all("Authorization" in r["headers"] for r in api.requests)

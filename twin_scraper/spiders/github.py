@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
+from urllib.parse import urlsplit
 
 import scrapy
 from scrapy import signals
@@ -67,6 +68,11 @@ def snapshot(
         entries = list_tree(repo, timeout)
         files = select_files(entries, partial(read_blob, repo), ignore, max_file, max_total)
         return head_commit(repo), files
+
+
+def _origin(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.scheme.lower(), parts.netloc.lower()
 
 
 class GitHubRoutes:
@@ -158,13 +164,6 @@ class GitHubRoutes:
             count += 1
             chosen.append(repo)
         self.crawler.stats.inc_value("twin/github/listed", len(chosen))
-        # Each repository's head is asked for (git ls-remote) at once; its clone is
-        # requested as soon as its answer says it changed.
-        steps = [self._github_repo_steps(repo, meta["twin_gh_author"]) for repo in chosen]
-        for step in asyncio.as_completed(steps):
-            request = await step
-            if request is not None:
-                yield request
         following = next_page(response.headers.get("Link", b"").decode("latin-1"))
         if following and (limit is None or count < limit):
             yield self._github_api(
@@ -173,6 +172,13 @@ class GitHubRoutes:
                 **{k: v for k, v in meta.items() if k.startswith("twin_gh_")}
                 | {"twin_gh_count": count},
             )
+        # Each repository's head is asked for (git ls-remote) at once; its clone is
+        # requested as soon as its answer says it changed.
+        steps = [self._github_repo_steps(repo, meta["twin_gh_author"]) for repo in chosen]
+        for step in asyncio.as_completed(steps):
+            request = await step
+            if request is not None:
+                yield request
 
     async def parse_github_repo(self, response: Response) -> Any:
         payload = await self._github_payload(response, "GitHub repository")
@@ -296,7 +302,7 @@ class GitHubRoutes:
         url = path_or_url if "://" in path_or_url else base + path_or_url
         headers = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
         token = self.settings.get("GITHUB_TOKEN")
-        if token:
+        if token and _origin(url) == _origin(base):  # a Link elsewhere never gets it
             headers["Authorization"] = f"Bearer {token}"
         return scrapy.Request(
             url,
