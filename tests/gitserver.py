@@ -82,7 +82,8 @@ class GitServer:
 
     root: Path
     requests: list[dict[str, Any]] = field(default_factory=list)
-    fetch_delay: float = 0.0  # seconds before answering a fetch: a stalled server
+    # Seconds before answering a fetch of a repository (by OWNER/NAME): a stalled server.
+    fetch_delay: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         server = self
@@ -135,8 +136,9 @@ class GitServer:
                 {"method": handler.command, "path": parts.path, "body": plain,
                  "headers": dict(handler.headers)}
             )  # fmt: skip
-        if self.fetch_delay and (b"command=fetch" in plain or b"want " in plain):
-            time.sleep(self.fetch_delay)
+        delay = self.fetch_delay.get(parts.path.removeprefix("/").split(".git/")[0], 0)
+        if delay and (b"command=fetch" in plain or b"want " in plain):
+            time.sleep(delay)
         env = {
             "PATH": os.environ["PATH"],
             "GIT_PROJECT_ROOT": str(self.root / "bare"),
@@ -211,10 +213,10 @@ class MockGitHub:
             route = self.routes.get(parts.path)
             if route is None:
                 answer: Answer = (404, {}, {"message": "Not Found"})
-            elif callable(route):
-                answer = route(parts.query)
-            else:
+            elif not callable(route):
                 answer = route.pop(0) if len(route) > 1 else route[0]
+        if callable(route):
+            answer = route(parts.query)
         status, headers, payload = answer
         body = json.dumps(payload).encode()
         handler.send_response(status)

@@ -365,7 +365,7 @@ async def test_a_stalled_clone_times_out_is_reported_and_leaves_nothing_behind(
     make_tools(git_server)
     serve_user(api, "ada")
     serve_repo(api, repo_json(git_server, "ada/tools"))
-    git_server.fetch_delay = 3
+    git_server.fetch_delay["ada/tools"] = 3
     result = await run_spider(
         "github", {**gh_settings, "GITHUB_CLONE_TIMEOUT": 1}, repo="ada/tools"
     )
@@ -577,3 +577,28 @@ async def test_the_token_never_follows_a_link_to_another_origin(
     assert elsewhere.hits("/page-2") == 1
     assert not any("Authorization" in r["headers"] for r in elsewhere.requests)
     assert api.requests and all("Authorization" in r["headers"] for r in api.requests)
+
+
+@deferred_f_from_coro_f
+async def test_the_crawl_goes_on_while_a_repository_is_cloned(
+    gh_settings: dict, git_server: GitServer, api: MockGitHub, mongo: MongoStore
+) -> None:
+    for name in ("ada/slow", "ada/fast"):
+        git_server.create(name).commit({"README.md": f"# {name}\n"})
+    git_server.fetch_delay["ada/slow"] = 2
+    serve_user(api, "ada")
+    listing = [repo_json(git_server, "ada/slow"), repo_json(git_server, "ada/fast")]
+    api.routes["/users/ada/repos"] = [(200, {}, listing)]
+    for data in listing:
+        serve_repo(api, data)
+
+    def after_the_slow_clone_began(query: str) -> tuple[int, dict, Any]:
+        deadline = time.monotonic() + 10
+        while not git_server.fetches("ada/slow") and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return 200, {}, {"Markdown": 10}
+
+    api.routes["/repos/ada/fast/languages"] = after_the_slow_clone_began
+    result = await run_spider("github", gh_settings, user="ada")
+    # The fast repository's clone began after the slow one's and was not held up by it.
+    assert [item.title for item in result.items] == ["ada/fast", "ada/slow"]
