@@ -158,3 +158,13 @@ def test_chunks_always_give_the_file_back(text: str) -> None:
         chunks = chunk_code(text, language, words, max_tokens=3)
         assert "".join(c.text for c in chunks) == text
     assert "".join(split_lines(text)) == text
+
+
+def test_a_line_longer_than_a_chunk_is_cut_at_spaces_then_anywhere() -> None:
+    line = "x = [" + "word " * 50 + "z" * 700 + "]\n"
+    text = "def f():\n    pass\n\n" + line + "y = 2\n"
+    chunks = chunk_code(text, "Python", words, max_tokens=8)
+    assert "".join(c.text for c in chunks) == text
+    assert all(len(c.text.split()) <= 8 for c in chunks)
+    assert max(len(c.text) for c in chunks) <= 200 * 8
+    assert {c.start_line for c in chunks if "word" in c.text} == {4}

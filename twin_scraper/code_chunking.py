@@ -19,6 +19,8 @@ from twin_scraper.chunking import TokenCounter
 
 _LINE = re.compile(r"[^\n]*\n|[^\n]+\Z")
 _CLOSER = re.compile(r"^[\s]*[}\])]|^end\b")
+_WORD = re.compile(r"\S+\s*|\s+")
+_LONG_WORD_CHARS = 200
 # Cut preferences: the lower, the better a place to cut.
 TOP_LEVEL, NESTED, BLANK, ANY_LINE = 0, 1, 5, 9
 
@@ -76,8 +78,8 @@ def _layout_cuts(lines: list[str]) -> dict[int, int]:
 def chunk_code(
     text: str, language: str | None, count: TokenCounter, max_tokens: int
 ) -> list[CodeChunk]:
-    """Split a source file into chunks of at most about `max_tokens` word pieces (a
-    single longer line stays whole), cut along definitions where possible."""
+    """Split a source file into chunks of at most about `max_tokens` word pieces, cut
+    along definitions where possible (a line longer than that, at spaces)."""
     lines = split_lines(text)
     if not lines:
         return []
@@ -107,11 +109,39 @@ def chunk_code(
         bounds = [start, *points, end]
         return [piece for a, b in pairwise(bounds) for piece in split(a, b)]
 
-    pieces = split(0, len(lines))
-    merged: list[tuple[int, int]] = []
-    for start, end in pieces:
-        if merged and size(merged[-1][0], end) <= max_tokens:
-            merged[-1] = (merged[-1][0], end)
+    units: list[tuple[str, int, int, int]] = []  # text, first line, last line, tokens
+    for start, end in split(0, len(lines)):
+        if size(start, end) <= max_tokens:
+            units.append(("".join(lines[start:end]), start + 1, end, size(start, end)))
+        else:  # one line longer than a chunk (data, markup): cut at spaces, then anywhere
+            units.extend(
+                (part, start + 1, start + 1, n)
+                for part, n in _split_line(lines[start], count, max_tokens)
+            )
+    chunks: list[CodeChunk] = []
+    total = 0
+    for text, first, last, tokens in units:
+        if chunks and total + tokens <= max_tokens:
+            previous = chunks[-1]
+            chunks[-1] = CodeChunk(previous.text + text, previous.start_line, last)
+            total += tokens
         else:
-            merged.append((start, end))
-    return [CodeChunk("".join(lines[a:b]), a + 1, b) for a, b in merged]
+            chunks.append(CodeChunk(text, first, last))
+            total = tokens
+    return chunks
+
+
+def _split_line(line: str, count: TokenCounter, max_tokens: int) -> list[tuple[str, int]]:
+    """Exact consecutive parts of a long line, each of at most about `max_tokens`."""
+    words = [
+        word[i : i + _LONG_WORD_CHARS]
+        for word in _WORD.findall(line)
+        for i in range(0, len(word), _LONG_WORD_CHARS)
+    ]
+    parts: list[tuple[str, int]] = []
+    for word, tokens in zip(words, count(words), strict=True):
+        if parts and parts[-1][1] + tokens <= max_tokens:
+            parts[-1] = (parts[-1][0] + word, parts[-1][1] + tokens)
+        else:
+            parts.append((word, tokens))
+    return parts
