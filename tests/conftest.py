@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from scrapy import signals
+from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.utils.spider import DefaultSpider
 
@@ -96,9 +96,13 @@ class CrawlResult:
         return self.crawler.stats.get_stats()
 
 
-async def run_spider(spider: str, settings: dict[str, Any], **kwargs: Any) -> CrawlResult:
-    """Run a spider through Scrapy's engine with the project's settings plus `settings`."""
-    crawler = Crawler(SPIDERS[spider], project_settings(settings))
+async def run_spider(
+    spider: str | type[Spider], settings: dict[str, Any], **kwargs: Any
+) -> CrawlResult:
+    """Run a spider (a name or a class) through Scrapy's engine with the project's
+    settings plus `settings`."""
+    spidercls = SPIDERS[spider] if isinstance(spider, str) else spider
+    crawler = Crawler(spidercls, project_settings(settings))
     result = CrawlResult(crawler)
     # Strong references: Scrapy holds signal receivers weakly, and a lambda would vanish.
     crawler.signals.connect(

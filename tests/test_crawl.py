@@ -262,6 +262,8 @@ async def test_seed_file_routes_links_and_reports_per_domain(
     assert domains["127.0.0.1"]["reasons"] == {"HTTP 404": 1}
     assert domains["localhost"]["succeeded"] == 1
     assert domains["localhost"]["reasons"] == {"challenge": 1}
+    # The seeds spider can render, but a batch of plain pages starts no browser.
+    assert "playwright/browser_count" not in result.stats
 
 
 @pytest.mark.parametrize("cause", ["qdrant_locked", "qdrant_down", "model_missing"])

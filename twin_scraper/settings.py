@@ -102,6 +102,29 @@ EMBED_CHUNK_TOKENS = 200
 EMBED_CHUNK_OVERLAP = 40
 EMBED_THREADS = _env_int("TWIN_EMBED_THREADS", 0)  # 0: onnxruntime's default
 
+# --- Browser: scrapy-playwright with Chromium -------------------------------------------
+# Only spiders mixing in twin_scraper.browser.BrowserSpider enable the handler, and it
+# launches Chromium on the first rendered request. Debian's chromium by default
+# (`playwright install` is not needed); TWIN_CHROMIUM points at another binary.
+PLAYWRIGHT_BROWSER_TYPE = "chromium"
+PLAYWRIGHT_LAUNCH_OPTIONS = {
+    "executable_path": os.environ.get("TWIN_CHROMIUM", "/usr/bin/chromium"),
+    "headless": True,
+    "args": [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+    ],
+}
+PLAYWRIGHT_MAX_CONTEXTS = 2
+PLAYWRIGHT_MAX_PAGES_PER_CONTEXT = 4  # bounds the pages open at once
+PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT = 30_000  # ms
+PLAYWRIGHT_ABORT_REQUEST = "twin_scraper.browser.block_heavy_resources"
+
 # --- Platforms --------------------------------------------------------------------------
 # Base URLs are settings so tests can point spiders at 127.0.0.1.
 ARTICLE_FEED_PATHS = ["/feed.xml", "/rss.xml", "/atom.xml", "/index.xml", "/feed/", "/rss/"]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from twin_scraper.browser import BrowserSpider
 from twin_scraper.params import SeedsParams
 from twin_scraper.platforms import platform_for
 from twin_scraper.seeds import load_seed_file
@@ -15,9 +16,11 @@ from twin_scraper.spiders.base import TwinSpider
 from twin_scraper.spiders.github import GitHubRoutes
 
 
-class SeedsSpider(ArticleRoutes, GitHubRoutes, TwinSpider):
+class SeedsSpider(ArticleRoutes, GitHubRoutes, BrowserSpider, TwinSpider):
     """Every platform's routes are mixed in, so its requests (and their callbacks) are
-    this spider's own methods, which a JOBDIR can persist and resume."""
+    this spider's own methods, which a JOBDIR can persist and resume. Routes that render
+    pages (Medium profiles, LinkedIn) need `BrowserSpider`; Chromium starts only if one
+    is actually rendered."""
 
     name = "seeds"
     params_model = SeedsParams

@@ -1,0 +1,114 @@
+"""Rendering pages in Chromium through scrapy-playwright, only where a page needs it.
+
+A spider that may render mixes in `BrowserSpider`: that enables scrapy-playwright's
+download handler for it alone, and the handler launches Chromium on the first request
+carrying `meta["playwright"]` (a crawl that renders nothing starts no browser). Every
+other request still goes through Scrapy's own downloader.
+
+Pages are never handed to callbacks (`playwright_include_page` stays off): the work on a
+page is done by page actions (`PageMethod` callables such as `ScrollUntilStable`) and
+scrapy-playwright closes the page after them, also when one of them fails.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from scrapy.http import Response
+from scrapy.settings import BaseSettings
+from scrapy_playwright.page import PageMethod
+
+logger = logging.getLogger(__name__)
+
+PLAYWRIGHT_HANDLER = "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler"
+#: Resource types a corpus never needs; blocking them keeps rendering fast and small.
+BLOCKED_RESOURCES = frozenset({"image", "media", "font"})
+
+
+class BrowserSpider:
+    """Spider mixin: requests with `meta["playwright"]` are rendered by Chromium."""
+
+    @classmethod
+    def update_settings(cls, settings: BaseSettings) -> None:
+        super().update_settings(settings)  # type: ignore[misc]
+        settings.set(
+            "DOWNLOAD_HANDLERS",
+            {"http": PLAYWRIGHT_HANDLER, "https": PLAYWRIGHT_HANDLER},
+            priority="spider",
+        )
+
+
+async def block_heavy_resources(request: Any) -> bool:
+    """`PLAYWRIGHT_ABORT_REQUEST`: drop images, media and fonts before they download."""
+    return request.resource_type in BLOCKED_RESOURCES
+
+
+@dataclass(frozen=True)
+class ScrollResult:
+    items: int
+    rounds: int
+    stopped_by: str  # "stable", "max_items" or "max_seconds"
+
+
+@dataclass(frozen=True)
+class ScrollUntilStable:
+    """Page action: scroll to the bottom until no new items appear, within bounds.
+
+    Infinite lists (a Medium profile, a LinkedIn activity feed) add items as the reader
+    scrolls. Items are counted by `item_selector`; scrolling stops once the count has not
+    grown for `stable_rounds` scrolls, reaches `max_items`, or `max_seconds` have passed.
+    """
+
+    item_selector: str
+    max_items: int = 1000
+    max_seconds: float = 60.0
+    pause_ms: int = 400
+    stable_rounds: int = 3
+
+    async def __call__(self, page: Any) -> ScrollResult:
+        deadline = time.monotonic() + self.max_seconds
+        count = await page.locator(self.item_selector).count()
+        rounds = unchanged = 0
+        while True:
+            if count >= self.max_items:
+                stopped_by = "max_items"
+                break
+            if unchanged >= self.stable_rounds:
+                stopped_by = "stable"
+                break
+            if time.monotonic() >= deadline:
+                stopped_by = "max_seconds"
+                break
+            await page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+            await page.wait_for_timeout(self.pause_ms)
+            rounds += 1
+            new_count = await page.locator(self.item_selector).count()
+            unchanged = unchanged + 1 if new_count == count else 0
+            count = new_count
+        if stopped_by != "stable":
+            logger.warning(
+                "Stopped scrolling %s after %d rounds with %d items: %s bound reached",
+                page.url,
+                rounds,
+                count,
+                stopped_by,
+            )
+        return ScrollResult(items=count, rounds=rounds, stopped_by=stopped_by)
+
+
+def render_meta(*actions: Any, **meta: Any) -> dict[str, Any]:
+    """Request meta that renders the page in Chromium, then runs `actions` on it in order
+    (callables taking the page, e.g. `ScrollUntilStable(...)`)."""
+    return {
+        "playwright": True,
+        "playwright_page_methods": [PageMethod(action) for action in actions],
+        **meta,
+    }
+
+
+def action_results(response: Response) -> list[Any]:
+    """What each page action of a rendered response returned, in order."""
+    return [method.result for method in response.meta.get("playwright_page_methods", ())]
