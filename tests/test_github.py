@@ -17,15 +17,12 @@ from typing import Any
 import pytest
 from scrapy.utils.defer import deferred_f_from_coro_f
 
-from tests import conftest
 from tests.conftest import run_spider
 from tests.gitserver import GitServer, MockGitHub, Served
 from twin_scraper.config import StoreConfig
 from twin_scraper.spiders.github import GitHubSpider
 from twin_scraper.stores.mongo import MongoStore
 from twin_scraper.urls import canonicalize_url
-
-conftest.SPIDERS.setdefault("github", GitHubSpider)
 
 TOKEN = "ghp_test_token_never_logged_4711"
 
@@ -180,7 +177,7 @@ async def test_user_repositories_are_listed_cloned_stored_exactly_and_embedded(
 
     caplog.set_level(logging.DEBUG)
     result = await run_spider(
-        "github", {**gh_settings, "EMBED_ENABLED": True, "GITHUB_TOKEN": TOKEN}, user="ada"
+        GitHubSpider, {**gh_settings, "EMBED_ENABLED": True, "GITHUB_TOKEN": TOKEN}, user="ada"
     )
 
     assert result.stats["finish_reason"] == "finished"
@@ -309,7 +306,7 @@ async def test_hostile_repository_is_ingested_without_following_running_or_stori
     marker.unlink()
 
     # ... and none runs on ours.
-    result = await run_spider("github", gh_settings, repo="ada/hostile")
+    result = await run_spider(GitHubSpider, gh_settings, repo="ada/hostile")
 
     assert result.stats["finish_reason"] == "finished"
     assert not marker.exists()
@@ -367,7 +364,7 @@ async def test_a_stalled_clone_times_out_is_reported_and_leaves_nothing_behind(
     serve_repo(api, repo_json(git_server, "ada/tools"))
     git_server.fetch_delay["ada/tools"] = 3
     result = await run_spider(
-        "github", {**gh_settings, "GITHUB_CLONE_TIMEOUT": 1}, repo="ada/tools"
+        GitHubSpider, {**gh_settings, "GITHUB_CLONE_TIMEOUT": 1}, repo="ada/tools"
     )
     assert result.stats["finish_reason"] == "finished" and result.items == []
     (failure,) = mongo.latest_runs(1)[0]["domains"][0]["failures"]
@@ -385,17 +382,17 @@ async def test_unchanged_repository_is_not_cloned_again_and_a_change_replaces_it
     serve_user(api, "ada")
     serve_repo(api, repo_json(git_server, "ada/tools"))
 
-    first = await run_spider("github", gh_settings, repo="ada/tools")
+    first = await run_spider(GitHubSpider, gh_settings, repo="ada/tools")
     assert first.stats.get("twin/github/cloned") == 1 and git_server.fetches("ada/tools") == 1
 
-    again = await run_spider("github", gh_settings, repo="ada/tools")
+    again = await run_spider(GitHubSpider, gh_settings, repo="ada/tools")
     assert again.stats.get("twin/github/unchanged") == 1
     assert "twin/github/cloned" not in again.stats and git_server.fetches("ada/tools") == 1
     assert api.hits("/repos/ada/tools/languages") == 1  # not even asked again
     assert mongo.latest_runs(1)[0]["totals"]["unchanged"] == 1
 
     head = tools.commit({"src/app.py": TOOLS_APP + "\n# more\n"}, delete=("LICENSE",))
-    changed = await run_spider("github", gh_settings, repo="ada/tools")
+    changed = await run_spider(GitHubSpider, gh_settings, repo="ada/tools")
     assert changed.stats.get("twin/items/updated") == 1 and git_server.fetches("ada/tools") == 2
     files = stored_files(mongo, f"{git_server.base}/ada/tools")
     assert "LICENSE" not in files and files["src/app.py"].endswith("# more\n")
@@ -423,7 +420,7 @@ async def test_repository_of_more_than_16_mb_of_text_is_stored_completely(
     serve_user(api, "ada")
     serve_repo(api, repo_json(git_server, "ada/big"))
 
-    result = await run_spider("github", gh_settings, repo="ada/big")
+    result = await run_spider(GitHubSpider, gh_settings, repo="ada/big")
 
     assert result.stats["finish_reason"] == "finished" and result.dropped == []
     stored = stored_files(mongo, f"{git_server.base}/ada/big")
@@ -453,7 +450,7 @@ async def test_rate_limit_waits_for_a_near_reset_and_retry_after(
         (200, {}, {"Python": 1}),
     ]
     started = time.monotonic()
-    result = await run_spider("github", gh_settings, user="ada")
+    result = await run_spider(GitHubSpider, gh_settings, user="ada")
     assert result.stats["finish_reason"] == "finished"
     assert [item.title for item in result.items] == ["ada/tools"]
     assert api.hits("/users/ada/repos") == 2 and api.hits("/repos/ada/tools/languages") == 2
@@ -477,7 +474,7 @@ async def test_rate_limit_with_a_distant_reset_stops_with_a_clear_message(
             {"message": "API rate limit exceeded"},
         )
     ]
-    result = await run_spider("github", gh_settings, user="ada")
+    result = await run_spider(GitHubSpider, gh_settings, user="ada")
     assert result.stats["finish_reason"] == "github_rate_limited"
     assert "GitHub API rate limit exhausted" in caplog.text and "GITHUB_TOKEN" in caplog.text
     run = mongo.latest_runs(1)[0]
@@ -548,7 +545,7 @@ async def test_repositories_over_the_size_cap_are_not_cloned_or_are_stopped(
     api.routes["/users/ada/repos"] = [(200, {}, listing)]
     for data in listing:
         serve_repo(api, data)
-    result = await run_spider("github", {**gh_settings, "GITHUB_MAX_REPO_KB": 100}, user="ada")
+    result = await run_spider(GitHubSpider, {**gh_settings, "GITHUB_MAX_REPO_KB": 100}, user="ada")
     assert result.items == [] and mongo.count_documents()["repositories"] == 0
     assert git_server.fetches("ada/huge") == 0
     (domain,) = mongo.latest_runs(1)[0]["domains"]
@@ -570,7 +567,7 @@ async def test_the_token_never_follows_a_link_to_another_origin(
         ]
         elsewhere.routes["/page-2"] = [(200, {}, [repo_json(git_server, "ada/tools")])]
         serve_repo(api, repo_json(git_server, "ada/tools"))
-        result = await run_spider("github", {**gh_settings, "GITHUB_TOKEN": TOKEN}, user="ada")
+        result = await run_spider(GitHubSpider, {**gh_settings, "GITHUB_TOKEN": TOKEN}, user="ada")
     finally:
         elsewhere.stop()
     assert [item.title for item in result.items] == ["ada/tools"]
@@ -599,6 +596,6 @@ async def test_the_crawl_goes_on_while_a_repository_is_cloned(
         return 200, {}, {"Markdown": 10}
 
     api.routes["/repos/ada/fast/languages"] = after_the_slow_clone_began
-    result = await run_spider("github", gh_settings, user="ada")
+    result = await run_spider(GitHubSpider, gh_settings, user="ada")
     # The fast repository's clone began after the slow one's and was not held up by it.
     assert [item.title for item in result.items] == ["ada/fast", "ada/slow"]
