@@ -13,6 +13,7 @@ from typing import Any
 from qdrant_client import models
 
 from twin_scraper.chunking import chunk_text
+from twin_scraper.code_chunking import chunk_code
 from twin_scraper.extract.markdown import markdown_to_text
 from twin_scraper.stores.embedder import Embedder
 from twin_scraper.stores.mongo import MongoStore
@@ -54,21 +55,54 @@ class Indexer:
             min(self.overlap, budget // 4),
         )
 
+    def _pieces(self, record: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+        """(payload text, text the vector sees, extra payload) for each chunk. The vector
+        sees the words (and the title for context), not link URLs or Markdown marks; the
+        payload keeps the Markdown. A repository (its `files` attached) gives its README,
+        then its docs as text and its code cut along definitions."""
+        context = _context(record)
+        pieces = [
+            (chunk, f"{context}\n\n{plain}" if context else plain, {})
+            for chunk in self.chunks(record)
+            for plain in [markdown_to_text(chunk)]
+        ]
+        files = record.get("files")
+        if files is None:
+            return pieces
+        readme = (record.get("extra") or {}).get("readme_path")
+        if readme:
+            pieces = [(c, v, {"path": readme, "language": "Markdown"}) for c, v, _ in pieces]
+        for file in files:
+            if file["path"] == readme or file.get("kind") not in ("code", "docs"):
+                continue
+            # Each chunk's vector also sees where it comes from: repository and path.
+            where = f"{context}\n{file['path']}"
+            (where_tokens,) = self.embedder.count_tokens([where])
+            budget = max(16, min(self.max_tokens, self.embedder.max_tokens - 2 - where_tokens))
+            meta = {"path": file["path"], "language": file.get("language")}
+            if file["kind"] == "docs":
+                count, overlap = self.embedder.count_tokens, min(self.overlap, budget // 4)
+                for chunk in chunk_text(file["content"], count, budget, overlap):
+                    pieces.append((chunk, f"{where}\n\n{markdown_to_text(chunk)}", meta))
+                continue
+            for code in chunk_code(
+                file["content"], file.get("language"), self.embedder.count_tokens, budget
+            ):
+                lines = {"start_line": code.start_line, "end_line": code.end_line}
+                pieces.append((code.text, f"{where}\n\n{code.text}", meta | lines))
+        return pieces
+
     def index(self, records: Sequence[dict[str, Any]]) -> list[Embedded]:
         """Embed these stored documents, replacing any vectors they had."""
         texts: list[str] = []
         payloads: list[dict[str, Any]] = []
         done: list[Embedded] = []
         for record in records:
-            chunks = self.chunks(record)
+            pieces = self._pieces(record)
             title = record.get("title") or ""
-            context = _context(record)
             published = record.get("published_at")
-            for index, chunk in enumerate(chunks):
-                # The vector sees the words (and the title for context), not link URLs or
-                # Markdown marks; the payload keeps the Markdown.
-                plain = markdown_to_text(chunk)
-                texts.append(f"{context}\n\n{plain}" if context else plain)
+            for index, (chunk, vector_text, extra) in enumerate(pieces):
+                texts.append(vector_text)
                 payloads.append(
                     {
                         "doc_id": record["_id"],
@@ -82,10 +116,11 @@ class Indexer:
                         "published_at": published.isoformat() if published else None,
                         "model": self.embedder.name,
                         "content_hash": record.get("content_hash"),
+                        **extra,
                     }
                 )
             done.append(
-                Embedded(record["category"], record["_id"], record["content_hash"], len(chunks))
+                Embedded(record["category"], record["_id"], record["content_hash"], len(pieces))
             )
         vectors = self.embedder.embed(texts, batch_size=self.batch_size) if texts else []
         points = [
@@ -111,7 +146,14 @@ class Indexer:
         return list(results.values())[:k]
 
     def index_stored(self, records: Sequence[dict[str, Any]], mongo: MongoStore) -> list[Embedded]:
-        """Embed documents read from MongoDB, then mark them embedded there."""
+        """Embed documents read from MongoDB, then mark them embedded there. A
+        repository's files are read from MongoDB too (stored apart from its document)."""
+        records = [
+            record | {"files": mongo.repository_files(record["_id"])}
+            if record.get("category") == "repositories" and "files" not in record
+            else record
+            for record in records
+        ]
         done = self.index(records)
         mongo.mark_embedded(
             [(d.category, d.id, d.content_hash, d.chunks) for d in done], self.embedder.name

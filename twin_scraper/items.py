@@ -60,6 +60,17 @@ def content_hash(*parts: str | None) -> str:
     return digest.hexdigest()
 
 
+class SourceFile(BaseModel):
+    """One text file of a repository, its content exactly as committed."""
+
+    path: str
+    content: str
+    size: int = Field(ge=0, description="bytes")
+    sha: str = Field(description="git blob id")
+    language: str | None = None
+    kind: Literal["code", "docs", "other"] = "other"
+
+
 class Document(BaseModel):
     """One piece of the author's work, with its provenance."""
 
@@ -90,6 +101,12 @@ class Document(BaseModel):
     quality_reason: str | None = None
     http_status: int | None = None
     raw_html: str | None = Field(default=None, repr=False, description="kept for re-extraction")
+    files: list[SourceFile] | None = Field(
+        default=None,
+        repr=False,
+        description="a repository's text files, stored apart (one record each), so a "
+        "repository of any size stores whole under MongoDB's 16 MB document limit",
+    )
     extra: dict[str, Any] = Field(default_factory=dict)
     change: Literal["new", "updated"] | None = Field(
         default=None, exclude=True, description="set by deduplication, never stored"
@@ -117,19 +134,26 @@ class Document(BaseModel):
         """What makes a stored copy stale: the text, and what goes with every vector of it
         (title, author, date), so a corrected byline or date is written and re-embedded."""
         published = self.published_at.isoformat() if self.published_at else None
-        return content_hash(
+        parts = [
             self.title,
             self.subtitle,
             self.content,
             str(self.truncated),
             self.author_full_name,
             published,
-        )
+        ]
+        if self.files is not None:
+            # A repository changes with any file (blob ids say it exactly) or head commit:
+            # recording the new head keeps the next crawl from cloning it again.
+            parts.append(self.extra.get("head_commit"))
+            parts.extend(f"{f.path}\0{f.sha}" for f in self.files)
+        return content_hash(*parts)
 
     def record(self, author_id: str | None = None) -> dict[str, Any]:
         """The stored form: every field plus the derived id, hash and word count, waiting
-        to be embedded, without the raw HTML (stored apart, compressed)."""
-        data = self.model_dump(exclude={"raw_html"})
+        to be embedded, without the raw HTML (stored apart, compressed) or a repository's
+        files (stored apart, one record each)."""
+        data = self.model_dump(exclude={"raw_html", "files"})
         data.update(
             _id=self.id,
             content_hash=self.content_hash,

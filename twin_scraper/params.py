@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
+from twin_scraper.extract.github import valid_full_name, valid_login
 from twin_scraper.items import full_name
 from twin_scraper.urls import is_http_url
 
@@ -110,4 +111,53 @@ class SeedsParams(BaseModel):
                 "give either -a file=SEEDFILE or -a yaml=CONTENT (the seed file's text), "
                 "one of them"
             )
+        return self
+
+
+class GitHubParams(BaseModel):
+    """`-a user=LOGIN [-a forks=true]` or `-a repo=OWNER/NAME`, with optional `-a author=`
+    and `-a limit=` (at most this many repositories of the user, most recently pushed)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    user: str | None = None
+    repo: str | None = None
+    forks: bool = False
+    author: str | None = None
+    limit: int | None = None
+
+    @field_validator("user")
+    @classmethod
+    def _user(cls, value: str | None) -> str | None:
+        if value is not None and not valid_login(value.strip()):
+            raise ValueError(f"not a GitHub login: {value!r}")
+        return value.strip() if value else value
+
+    @field_validator("repo")
+    @classmethod
+    def _repo(cls, value: str | None) -> str | None:
+        if value is not None:
+            value = value.strip().removesuffix(".git")
+            if not valid_full_name(value):
+                raise ValueError(f"expected OWNER/NAME, got {value!r}")
+        return value
+
+    @field_validator("author")
+    @classmethod
+    def _author(cls, value: str | None) -> str | None:
+        return clean_author(value)
+
+    @field_validator("limit")
+    @classmethod
+    def _limit(cls, value: int | None) -> int | None:
+        if value is not None and value < 1:
+            raise ValueError("must be a positive number")
+        return value
+
+    @model_validator(mode="after")
+    def _one_source(self) -> GitHubParams:
+        if (self.user is None) == (self.repo is None):
+            raise ValueError("give either -a user=LOGIN or -a repo=OWNER/NAME (one of them)")
+        if self.repo is not None and (self.forks or self.limit is not None):
+            raise ValueError("-a forks and -a limit go with -a user=LOGIN, not -a repo")
         return self

@@ -16,6 +16,7 @@ from typing import Any
 from scrapy.settings import BaseSettings
 
 from twin_scraper.documents import article_fields
+from twin_scraper.extract.github import no_raw_page
 from twin_scraper.extract.linkedin import (
     CRAWL_EXTRACTOR,
     EXPORT_EXTRACTOR,
@@ -74,8 +75,18 @@ LINKEDIN = Platform(
     base_url_setting="LINKEDIN_BASE_URL",
 )
 
+# Repositories are stored as committed, with no raw page: nothing for `twin reextract`,
+# so GitHub is routed (PLATFORMS) but not an entry of EXTRACTORS.
+GITHUB = Platform(
+    "github",
+    route="github_requests",
+    fields=no_raw_page,
+    domains=("github.com",),
+    base_url_setting="GITHUB_API_URL",
+)
+
 #: Checked in order; the first that handles a link's domain gets it, else ARTICLE.
-PLATFORMS: list[Platform] = [MEDIUM, SUBSTACK, LINKEDIN]
+PLATFORMS: list[Platform] = [MEDIUM, SUBSTACK, LINKEDIN, GITHUB]
 
 #: Extractor name (as stored with each document) -> platform, for re-extraction.
 EXTRACTORS: dict[str, Platform] = {

@@ -182,3 +182,33 @@ MEDIUM_LIST_PAUSE_MS = 800  # wait after each scroll for the next stories to loa
 # Skip fetching a listed story whose RSS `updated` (or list date) is not newer than the
 # one stored. Off: every story is fetched again (changes still found by content).
 MEDIUM_TRUST_LISTING_DATES = True
+
+# --- GitHub: an author's repositories ---------------------------------------------------
+# Base URLs are settings so tests can point the spider at 127.0.0.1.
+GITHUB_API_URL = "https://api.github.com"
+# Repositories are cloned from GITHUB_CLONE_URL/OWNER/NAME.git (http or https only).
+GITHUB_CLONE_URL = "https://github.com"
+# Optional: 5,000 API requests an hour instead of 60. Sent to the API only, never logged.
+GITHUB_TOKEN = os.environ.get("GITHUB_TOKEN", "")
+# On an exhausted rate limit, wait for the reset when it is at most this far (seconds);
+# otherwise stop the crawl and say when to run again.
+GITHUB_RATE_LIMIT_MAX_WAIT = 300
+GITHUB_CLONE_TIMEOUT = 300  # seconds for one git command (ls-remote, clone, ls-tree)
+GITHUB_CLONE_WORKERS = 2  # clones at once, on worker threads
+# Larger repositories (by the API's `size`) are not cloned; a clone that grows past it on
+# disk is stopped.
+GITHUB_MAX_REPO_KB = 1024 * 1024
+GITHUB_MAX_FILE_BYTES = 1024 * 1024  # larger files are skipped (and reported)
+GITHUB_MAX_REPO_TEXT_BYTES = 128 * 1024 * 1024  # text kept per repository (then truncated)
+# Files never kept (gitignore syntax), besides binaries, minified and generated files and
+# the repository's own .gitignore: lockfiles, vendored and generated code, build output.
+GITHUB_IGNORE = [
+    "package-lock.json", "npm-shrinkwrap.json", "yarn.lock", "pnpm-lock.yaml", "bun.lockb",
+    "poetry.lock", "Pipfile.lock", "uv.lock", "pdm.lock", "Cargo.lock", "Gemfile.lock",
+    "composer.lock", "go.sum", "mix.lock", "pubspec.lock", "packages.lock.json",
+    "vendor/", "vendors/", "third_party/", "third-party/", "node_modules/",
+    "bower_components/", "site-packages/", ".venv/", "venv/", "Pods/",
+    "dist/", "build/", "target/", "out/", "coverage/", "__pycache__/", ".git/",
+    "*.min.js", "*.min.css", "*.map", "*.bundle.js", "*.chunk.js", "*_pb2.py", "*_pb2_grpc.py",
+    "*.pb.go", "*.generated.*", "*.g.dart", "*.svg", "*.pdf",
+]  # fmt: skip

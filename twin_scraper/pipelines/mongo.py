@@ -1,5 +1,6 @@
 """Storage in MongoDB: the document in its category's collection, its raw HTML
-(compressed) in `raw_pages`, its author in `users`. Writes are batched."""
+(compressed) in `raw_pages`, a repository's files in `repository_files`, its author in
+`users`. Writes are batched."""
 
 from __future__ import annotations
 
@@ -14,11 +15,11 @@ from twin_scraper.items import Document
 from twin_scraper.pipelines import StoreFailed
 from twin_scraper.pipelines.batching import BatchWriter
 from twin_scraper.resources import CrawlResources
-from twin_scraper.stores.mongo import MongoStore, compress_html
+from twin_scraper.stores.mongo import MongoStore, compress_html, file_id
 
 logger = logging.getLogger(__name__)
 
-Entry = tuple[dict[str, Any], dict[str, Any] | None]
+Entry = tuple[dict[str, Any], dict[str, Any] | None, list[dict[str, Any]] | None]
 
 
 class MongoPipeline:
@@ -49,7 +50,7 @@ class MongoPipeline:
     async def process_item(self, item: Document) -> Document:
         try:
             record = item.record(author_id=self._user_id(item.author_full_name))
-            await self.writer.submit((record, raw_record(item)))
+            await self.writer.submit((record, raw_record(item), file_records(item)))
         except PyMongoError as exc:
             self.stats.inc_value("twin/mongo/failed")
             raise StoreFailed(
@@ -66,7 +67,9 @@ class MongoPipeline:
 
     def _write(self, batch: list[Entry]) -> None:
         self.store.write_documents(
-            [record for record, _ in batch], [raw for _, raw in batch if raw is not None]
+            [record for record, _, _ in batch],
+            [raw for _, raw, _ in batch if raw is not None],
+            {record["_id"]: files for record, _, files in batch if files is not None},
         )
 
     async def close_spider(self) -> None:
@@ -89,3 +92,19 @@ def raw_record(item: Document) -> dict[str, Any] | None:
         "fetched_at": item.fetched_at,
         "http_status": item.http_status,
     }
+
+
+def file_records(item: Document) -> list[dict[str, Any]] | None:
+    """A repository's files as stored, one record each; None for other documents."""
+    if item.files is None:
+        return None
+    return [
+        {
+            "_id": file_id(item.id, f.path, f.sha),
+            "doc_id": item.id,
+            "canonical_url": item.canonical_url,
+            **f.model_dump(),
+            "fetched_at": item.fetched_at,
+        }
+        for f in item.files
+    ]

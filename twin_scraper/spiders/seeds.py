@@ -14,13 +14,20 @@ from twin_scraper.platforms import LINKEDIN, platform_for
 from twin_scraper.seeds import LinkKind, load_seed_file, parse_seeds
 from twin_scraper.spiders.article import ArticleRoutes
 from twin_scraper.spiders.base import TwinSpider
+from twin_scraper.spiders.github import GitHubRoutes
 from twin_scraper.spiders.linkedin import LinkedInRoutes
 from twin_scraper.spiders.medium import MediumRoutes
 from twin_scraper.spiders.substack import SubstackRoutes
 
 
 class SeedsSpider(
-    ArticleRoutes, MediumRoutes, SubstackRoutes, LinkedInRoutes, BrowserSpider, TwinSpider
+    ArticleRoutes,
+    MediumRoutes,
+    SubstackRoutes,
+    LinkedInRoutes,
+    GitHubRoutes,
+    BrowserSpider,
+    TwinSpider,
 ):
     """Every platform's routes are mixed in, so its requests (and their callbacks) are
     this spider's own methods, which a JOBDIR can persist and resume. Routes that render

@@ -1,7 +1,9 @@
 """MongoDB: the raw store. A thin adapter over pymongo with the few operations we need.
 
 Collections: `users`, one per category (`articles`, `posts`, `repositories`), `raw_pages`
-(compressed HTML, kept apart so the hot documents stay small) and `crawl_runs`.
+(compressed HTML, kept apart so the hot documents stay small), `repository_files` (a
+repository's text files, one record each: no 16 MB document limit on a repository) and
+`crawl_runs`.
 """
 
 from __future__ import annotations
@@ -28,6 +30,15 @@ logger = logging.getLogger(__name__)
 
 CATEGORIES = tuple(c.value for c in Category)
 EMBED_DONE = "done"
+FILES = "repository_files"
+#: Files are inserted in batches of about this many bytes (well under a 48 MB message).
+FILE_BATCH_BYTES = 8 * 1024 * 1024
+FILE_NAMESPACE = uuid.UUID("5d0f3a1e-9c2b-4f64-8e1a-2b7c4d9e6f30")
+
+
+def file_id(doc_id: str, path: str, sha: str) -> str:
+    """Same repository, path and blob: same record, so an unchanged file is not rewritten."""
+    return str(uuid.uuid5(FILE_NAMESPACE, f"{doc_id}\0{path}\0{sha}"))
 
 
 class StoreUnavailable(RuntimeError):
@@ -93,6 +104,7 @@ class MongoStore:
             collection.create_index("embed.status")
             collection.create_index("author_id")
         self.db.raw_pages.create_index("doc_id")
+        self.db[FILES].create_index("doc_id")
         self.db.users.create_index("full_name_key", unique=True)
         self.db.crawl_runs.create_index("started_at")
 
@@ -134,12 +146,22 @@ class MongoStore:
                 fetched[canonicalize_url(doc.get("url") or "")] = entry
         return fetched | known
 
-    def write_documents(self, docs: list[dict[str, Any]], raw: list[dict[str, Any]]) -> None:
-        """Write a batch: raw pages first, then documents by category (insert when new,
-        replace when changed), then drop the raw versions they supersede. A failure at
-        any step leaves every stored document with the raw HTML it came from."""
+    def write_documents(
+        self,
+        docs: list[dict[str, Any]],
+        raw: list[dict[str, Any]],
+        files: dict[str, list[dict[str, Any]]] | None = None,
+    ) -> None:
+        """Write a batch: raw pages first, then repository files (`files`: doc id -> its
+        complete file list), then documents by category (insert when new, replace when
+        changed), then drop the raw versions they supersede. A failure at any step leaves
+        every stored document with the raw HTML it came from; a repository whose
+        document was not written keeps its old head commit, so the next crawl clones it
+        again and completes its files."""
         if raw:
             self._insert_raw(raw)
+        for doc_id, records in (files or {}).items():
+            self._write_files(doc_id, records)
         now = datetime.now(UTC)
         by_category: dict[str, list[dict[str, Any]]] = {}
         for doc in docs:
@@ -185,6 +207,47 @@ class MongoStore:
         except BulkWriteError as exc:
             if any(e.get("code") != 11000 for e in exc.details["writeErrors"]):
                 raise
+
+    def _write_files(self, doc_id: str, records: list[dict[str, Any]]) -> None:
+        """Make the repository's stored files exactly `records`: new or changed files
+        inserted (ids carry the blob id), files no longer in the tree deleted."""
+        collection = self.db[FILES]
+        present = {d["_id"] for d in collection.find({"doc_id": doc_id}, {"_id": 1})}
+        new = [r for r in records if r["_id"] not in present]
+        batch: list[dict[str, Any]] = []
+        size = 0
+        for record in new:
+            batch.append(record)
+            size += record.get("size", 0)
+            if size >= FILE_BATCH_BYTES:
+                self._insert_ignoring_duplicates(collection, batch)
+                batch, size = [], 0
+        if batch:
+            self._insert_ignoring_duplicates(collection, batch)
+        stale = present - {r["_id"] for r in records}
+        if stale:
+            collection.delete_many({"_id": {"$in": sorted(stale)}})
+
+    @staticmethod
+    def _insert_ignoring_duplicates(collection: Any, batch: list[dict[str, Any]]) -> None:
+        try:
+            collection.insert_many(batch, ordered=False)
+        except BulkWriteError as exc:
+            if any(e.get("code") != 11000 for e in exc.details["writeErrors"]):
+                raise
+
+    def repository_files(self, doc_id: str) -> list[dict[str, Any]]:
+        """A repository's stored files, by path."""
+        return list(self.db[FILES].find({"doc_id": doc_id}).sort("path", 1))
+
+    def repository_heads(self) -> dict[str, str]:
+        """The head commit stored with each repository, by canonical URL."""
+        heads: dict[str, str] = {}
+        for doc in self.db[Category.REPOSITORIES].find({}, {"canonical_url": 1, "extra": 1}):
+            head = (doc.get("extra") or {}).get("head_commit")
+            if head:
+                heads[doc["canonical_url"]] = head
+        return heads
 
     def record_listing(self, known: KnownDocument, listed_updated_at: datetime) -> None:
         """Remember a new listing date of an unchanged document (its content stays)."""
