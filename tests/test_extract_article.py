@@ -146,6 +146,16 @@ def test_links_and_images_made_absolute() -> None:
     )
 
 
+def test_picture_keeps_its_image() -> None:
+    html = (
+        "<div><p>Intro.</p><picture><source srcset='/a.webp' type='image/webp'>"
+        "<img src='/a.jpg' alt='A cat'></picture><p>After.</p></div>"
+    )
+    assert html_to_markdown(html, "https://x.test/") == (
+        "Intro.\n\n![A cat](https://x.test/a.jpg)\n\nAfter."
+    )
+
+
 def test_table_blockquote_headings_and_whitespace() -> None:
     html = (
         "<h2>  Results \n</h2><blockquote><p>quoted</p><p>twice</p></blockquote>"

@@ -260,8 +260,7 @@ def body_markdown(body_html: str | None, base_url: str) -> str:
         classes = set((el.get("class") or "").split())
         if classes & _CHROME_CLASSES:
             _drop(el)
-        elif (el.tag == "a" and "image-link" in classes) or el.tag == "source":
-            # libxml2 does not know <source> is empty and nests the <img> inside it.
+        elif el.tag == "a" and "image-link" in classes:
             _unwrap(el)
         elif el.tag == "a" and "footnote-anchor" in classes:
             _replace_with_text(el, f"[^{_text(el.text) or ''}]")
