@@ -21,7 +21,14 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
 from twin_scraper.logformatter import item_url
-from twin_scraper.pipelines import Duplicate, Invalid, Rejected, StoreFailed, Unchanged
+from twin_scraper.pipelines import (
+    Duplicate,
+    Invalid,
+    Journaled,
+    Rejected,
+    StoreFailed,
+    Unchanged,
+)
 from twin_scraper.resources import CrawlResources
 from twin_scraper.stores.embedder import MODEL_NAME
 from twin_scraper.urls import domain_of
@@ -80,7 +87,10 @@ class CrawlReport:
             "attempted": sum(total.values()),
             "succeeded": sum(total[o] for o in SUCCEEDED),
             "failed": total["failed"],
-            **{k: total[k] for k in ("new", "updated", "unchanged", "duplicate", "skipped")},
+            **{
+                k: total[k]
+                for k in ("new", "updated", "unchanged", "duplicate", "skipped", "journaled")
+            },
         }
 
     def as_document(self) -> dict[str, Any]:
@@ -114,6 +124,8 @@ def drop_outcome(exception: BaseException) -> tuple[str, str | None]:
         return "failed", "invalid item"
     if isinstance(exception, StoreFailed):
         return "failed", "MongoDB write failed"
+    if isinstance(exception, Journaled):
+        return "journaled", "MongoDB unreachable: kept in the local journal"
     return "failed", type(exception).__name__
 
 
@@ -162,6 +174,12 @@ def render(run: dict[str, Any], console: Console) -> None:
     for d in run["domains"]:
         for reason, count in sorted(d["reasons"].items(), key=lambda kv: -kv[1]):
             console.print(f"  {d['domain']}: {count} x {reason}")
+    journaled = t.get("journaled", 0)
+    if journaled:
+        console.print(
+            f"{journaled} document(s) went to the local journal while MongoDB was unreachable: "
+            "written when it came back, or by the next crawl or `twin journal replay`."
+        )
     pending = run.get("embed_pending", 0)
     if pending:
         console.print(f"{pending} document(s) wait for embedding: run `twin embed`.")

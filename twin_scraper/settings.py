@@ -79,6 +79,12 @@ MONGO_DATABASE = os.environ.get("TWIN_MONGO_DATABASE", "twin")
 MONGO_BATCH_SIZE = 50
 MONGO_TIMEOUT_MS = 5000
 
+# --- Reliability: MongoDB outages and hostile servers -------------------------------------
+# While MongoDB is unreachable, documents wait in TWIN_DATA_DIR/journal/ and MongoDB is
+# tried again after these delays (doubling, in seconds).
+MONGO_RETRY_FIRST_DELAY = 1.0
+MONGO_RETRY_MAX_DELAY = 30.0
+
 # --- Quality gate -----------------------------------------------------------------------
 # Fewer words than this (per category) is an empty extraction, not content.
 QUALITY_MIN_WORDS = {"articles": 40, "posts": 1, "repositories": 0}
