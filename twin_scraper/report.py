@@ -41,6 +41,8 @@ page_failed = object()
 page_skipped = object()
 #: Sent by spiders: a page not fetched because its listing says it has not changed (`url`).
 page_unchanged = object()
+#: Sent by the duplicate filter: a page an interrupted run of this job settled (`url`).
+page_resumed = object()
 
 SUCCEEDED = ("new", "updated", "unchanged")
 MAX_FAILURES_LISTED = 200
@@ -89,7 +91,15 @@ class CrawlReport:
             "failed": total["failed"],
             **{
                 k: total[k]
-                for k in ("new", "updated", "unchanged", "duplicate", "skipped", "journaled")
+                for k in (
+                    "new",
+                    "updated",
+                    "unchanged",
+                    "duplicate",
+                    "skipped",
+                    "journaled",
+                    "resumed",
+                )
             },
         }
 
@@ -174,6 +184,11 @@ def render(run: dict[str, Any], console: Console) -> None:
     for d in run["domains"]:
         for reason, count in sorted(d["reasons"].items(), key=lambda kv: -kv[1]):
             console.print(f"  {d['domain']}: {count} x {reason}")
+    resumed = t.get("resumed", 0)
+    if resumed:
+        console.print(
+            f"{resumed} page(s) were settled by the interrupted run of this job: not fetched again."
+        )
     journaled = t.get("journaled", 0)
     if journaled:
         console.print(
@@ -199,6 +214,7 @@ class CrawlReportExtension:
             (self.page_failed, page_failed),
             (self.page_skipped, page_skipped),
             (self.page_unchanged, page_unchanged),
+            (self.page_resumed, page_resumed),
             (self.spider_closed, signals.spider_closed),
         ):
             crawler.signals.connect(handler, signal=signal)
@@ -228,6 +244,9 @@ class CrawlReportExtension:
 
     def page_unchanged(self, url: str) -> None:
         self.report.record(url, "unchanged")
+
+    def page_resumed(self, url: str) -> None:
+        self.report.record(url, "resumed")
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
         stats = self.crawler.stats

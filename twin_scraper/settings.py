@@ -84,6 +84,9 @@ MONGO_TIMEOUT_MS = 5000
 # tried again after these delays (doubling, in seconds).
 MONGO_RETRY_FIRST_DELAY = 1.0
 MONGO_RETRY_MAX_DELAY = 30.0
+# A job directory (-s JOBDIR=..., `twin crawl --resume`) that survives SIGKILL: a request
+# counts as done only once its page is settled, so a killed crawl resumes losing nothing.
+DUPEFILTER_CLASS = "twin_scraper.dupefilter.ResumableDupeFilter"
 
 # --- Quality gate -----------------------------------------------------------------------
 # Fewer words than this (per category) is an empty extraction, not content.
