@@ -9,10 +9,15 @@ rejected), one unbuffered line each. A resumed job yields its start requests and
 re-runs discovery; pages already settled are filtered (and reported as such), every
 other page is fetched again. A page settled under a redirect is fetched once more and
 found unchanged: never stored twice.
+
+The frontier is rebuilt that way, so the disk queue a job directory kept is discarded
+at start: after a kill it is unreadable or half-read (requests come back that bypass
+the filter), and after a clean stop it holds what the start requests give again.
 """
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -25,6 +30,7 @@ from twin_scraper.pipelines import StoreFailed
 from twin_scraper.report import page_resumed
 
 DONE_FILE = "requests.done"
+QUEUE_DIR = "requests.queue"  # Scrapy's disk queue
 
 
 class ResumableDupeFilter(RFPDupeFilter):
@@ -37,6 +43,7 @@ class ResumableDupeFilter(RFPDupeFilter):
         self.done_file: BinaryIO | None = None
         self.crawler: Crawler | None = None
         if path:
+            shutil.rmtree(Path(path, QUEUE_DIR), ignore_errors=True)  # before the scheduler
             done = Path(path, DONE_FILE)
             if done.exists():
                 self.done_before = {
