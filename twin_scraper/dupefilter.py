@@ -27,7 +27,7 @@ from scrapy.dupefilters import RFPDupeFilter
 from scrapy.utils.job import job_dir
 
 from twin_scraper.pipelines import StoreFailed
-from twin_scraper.report import page_resumed
+from twin_scraper.report import page_failed, page_resumed, page_skipped
 
 DONE_FILE = "requests.done"
 QUEUE_DIR = "requests.queue"  # Scrapy's disk queue
@@ -80,12 +80,28 @@ class ResumableDupeFilter(RFPDupeFilter):
             self.done_file.write(self._fingerprint(request).hex().encode() + b"\n")
 
     def log(self, request: Request, spider: Spider) -> None:
-        """A filtered request: if an earlier run of the job settled it, the report says so."""
+        """A filtered request is reported when it ends a page's story: settled by an
+        earlier run of the job, or a redirect going in a loop or to a page already
+        crawled (Scrapy drops those silently)."""
         fingerprint = self._fingerprint(request)
-        if fingerprint in self.done_before and fingerprint not in self.reported:
+        redirects = request.meta.get("redirect_urls") or []
+        if self.crawler is None or fingerprint in self.reported:
+            pass
+        elif fingerprint in self.done_before:
             self.reported.add(fingerprint)
-            if self.crawler is not None:
-                self.crawler.signals.send_catch_log(page_resumed, url=request.url)
+            self.crawler.signals.send_catch_log(page_resumed, url=request.url)
+        elif request.url in redirects:
+            path = " -> ".join([*redirects, request.url])
+            self.crawler.signals.send_catch_log(
+                page_failed,
+                url=redirects[0],
+                reason="redirect loop",
+                detail=f"redirect loop: {path}",
+            )
+        elif redirects:
+            self.crawler.signals.send_catch_log(
+                page_skipped, url=redirects[0], reason="redirects to a page crawled already"
+            )
         super().log(request, spider)
 
     def close(self, reason: str) -> None:

@@ -61,7 +61,9 @@ def test_sigkill_mid_crawl_then_resume_stores_and_embeds_every_page_once(
     assert report["finish_reason"] == "finished" and totals["failed"] == 0
     # Pages the killed run settled are not fetched again, and are reported as such.
     assert 0 < totals["resumed"] <= stored_before
-    assert totals["resumed"] + totals["new"] + totals["unchanged"] == PAGES == totals["attempted"], str(totals)
+    assert (
+        totals["resumed"] + totals["new"] + totals["unchanged"] == PAGES == totals["attempted"]
+    ), str(totals)
     fetched_again = {
         path: count - hits_before.get(path, 0)
         for path, count in site.hits.items()
