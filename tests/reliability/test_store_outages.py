@@ -246,7 +246,11 @@ def test_journal_replay_command_is_idempotent_and_skips_a_torn_line(
     assert "odd bytes é" in (mongo.raw_page(docs[2].id) or {})["html"]
     assert "The journal is empty" in run(["twin_scraper.cli", "journal", "replay"], env).stdout
     # The same entries again (a replay interrupted before the file was deleted): no copies.
-    journal.append(path, [(d.record(), raw_record(d)) for d in docs])
+    journal.append(path, [(d.record(), raw_record(d)) for d in docs[:2]])
+    with open(path, "a") as handle:
+        handle.write('{"doc": {"_id": "cut sh')
+    journal.append(path, [(docs[2].record(), raw_record(docs[2]))])  # after a torn line
+    assert journal.status().entries == 3
     assert journal.replay(mongo).documents == 3
     assert sum(mongo.count_documents().values()) == 3
     assert mongo.db.raw_pages.count_documents({}) == 3

@@ -71,8 +71,12 @@ class Journal:
             for doc, raw in entries
         )
         self.directory.mkdir(parents=True, exist_ok=True)
-        with locked(self._lock), open(path, "a", encoding="utf-8") as handle:
-            handle.write(lines)
+        with locked(self._lock), open(path, "a+b") as handle:
+            if handle.tell():  # a line cut short by a crash must not swallow the next one
+                handle.seek(-1, os.SEEK_END)
+                if handle.read(1) != b"\n":
+                    lines = "\n" + lines
+            handle.write(lines.encode("utf-8"))
             handle.flush()
             os.fsync(handle.fileno())
         _fsync_dir(self.directory)
