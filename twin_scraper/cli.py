@@ -11,6 +11,7 @@ twin model fetch               assemble the offline embedding model
 twin mongo status|stop         the embedded MongoDB server
 twin scrapyd                   run Scrapyd for this project (credentials required)
 twin schedule SEEDFILE...      schedule seed files as jobs on a Scrapyd server
+twin journal status|replay     documents kept on disk during a MongoDB outage
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from pymongo.errors import PyMongoError
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
@@ -46,6 +48,7 @@ from twin_scraper.service import (
 )
 from twin_scraper.stores.embedded_mongo import server_status, stop_server
 from twin_scraper.stores.embedder import ModelMissing, fetch_model
+from twin_scraper.stores.journal import Journal
 from twin_scraper.stores.mongo import MongoStore, StoreUnavailable
 
 app = typer.Typer(
@@ -57,8 +60,12 @@ model_app = typer.Typer(help="The offline embedding model.", no_args_is_help=Tru
 mongo_app = typer.Typer(
     help="The embedded MongoDB server (used when MONGODB_URI is unset).", no_args_is_help=True
 )
+journal_app = typer.Typer(
+    help="Documents kept on disk while MongoDB was unreachable.", no_args_is_help=True
+)
 app.add_typer(model_app, name="model")
 app.add_typer(mongo_app, name="mongo")
+app.add_typer(journal_app, name="journal")
 
 console = make_console()
 err = make_console(stderr=True)
@@ -407,10 +414,12 @@ def embed(
         bool, typer.Option("--all", help="Re-embed every document, not only pending ones.")
     ] = False,
 ) -> None:
-    """Embed documents from MongoDB into Qdrant, without crawling."""
+    """Embed documents from MongoDB into Qdrant, without crawling (after writing what
+    the journal holds, so nothing a crawl kept during a MongoDB outage is left out)."""
     config = _config()
     mongo = _open_mongo(config)
     try:
+        _replay_journal(config, mongo)
         _embed_records(config, mongo, everything)
     finally:
         mongo.close()
@@ -565,6 +574,65 @@ def mongo_stop(
     """Stop the embedded MongoDB server of the data directory."""
     directory = data_dir or _config().data_dir
     console.print("stopped" if stop_server(directory) else f"not running for {directory}")
+
+
+def _replay_journal(config: StoreConfig, mongo: MongoStore) -> None:
+    journal = Journal(config.data_dir)
+    if not journal.files():
+        return
+    try:
+        result = journal.replay(mongo)
+    except PyMongoError as exc:
+        raise _fail(
+            f"MongoDB failed while writing the journal ({type(exc).__name__}); what is not "
+            f"written stays in {journal.directory}: run `twin journal replay` again"
+        ) from None
+    console.print(
+        f"Wrote {result.documents} journaled document(s) into MongoDB from "
+        f"{result.files} journal file(s)"
+        + (
+            f"; {result.superseded} older than the stored copy were left out"
+            if result.superseded
+            else ""
+        )
+        + (
+            f"; {result.unreadable} line(s) cut short by a crash were skipped"
+            if result.unreadable
+            else ""
+        )
+        + "."
+    )
+
+
+@journal_app.command("status")
+def journal_status() -> None:
+    """What waits in the journal for MongoDB."""
+    journal = Journal(_config().data_dir)
+    status = journal.status()
+    if not status.files:
+        console.print(f"The journal is empty ({journal.directory}).")
+        return
+    console.print(
+        f"{status.entries} document(s) in {len(status.files)} journal file(s) wait for "
+        f"MongoDB in {journal.directory}; write them with `twin journal replay`."
+    )
+    if status.unreadable:
+        console.print(f"{status.unreadable} line(s) were cut short by a crash and are skipped.")
+
+
+@journal_app.command("replay")
+def journal_replay() -> None:
+    """Write the journal into MongoDB (safe to repeat: each document is stored once)."""
+    config = _config()
+    mongo = _open_mongo(config)
+    try:
+        if not Journal(config.data_dir).files():
+            console.print("The journal is empty: nothing to write.")
+            return
+        _replay_journal(config, mongo)
+    finally:
+        mongo.close()
+    console.print("Run `twin embed` to embed them.")
 
 
 if __name__ == "__main__":

@@ -22,7 +22,14 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
 from twin_scraper.logformatter import item_url
-from twin_scraper.pipelines import Duplicate, Invalid, Rejected, StoreFailed, Unchanged
+from twin_scraper.pipelines import (
+    Duplicate,
+    Invalid,
+    Journaled,
+    Rejected,
+    StoreFailed,
+    Unchanged,
+)
 from twin_scraper.resources import CrawlResources
 from twin_scraper.stores.embedder import MODEL_NAME
 from twin_scraper.urls import domain_of
@@ -35,6 +42,8 @@ page_failed = object()
 page_skipped = object()
 #: Sent by spiders: a page not fetched because its listing says it has not changed (`url`).
 page_unchanged = object()
+#: Sent by the duplicate filter: a page an interrupted run of this job settled (`url`).
+page_resumed = object()
 
 SUCCEEDED = ("new", "updated", "unchanged")
 MAX_FAILURES_LISTED = 200
@@ -81,7 +90,18 @@ class CrawlReport:
             "attempted": sum(total.values()),
             "succeeded": sum(total[o] for o in SUCCEEDED),
             "failed": total["failed"],
-            **{k: total[k] for k in ("new", "updated", "unchanged", "duplicate", "skipped")},
+            **{
+                k: total[k]
+                for k in (
+                    "new",
+                    "updated",
+                    "unchanged",
+                    "duplicate",
+                    "skipped",
+                    "journaled",
+                    "resumed",
+                )
+            },
         }
 
     def as_document(self) -> dict[str, Any]:
@@ -115,6 +135,8 @@ def drop_outcome(exception: BaseException) -> tuple[str, str | None]:
         return "failed", "invalid item"
     if isinstance(exception, StoreFailed):
         return "failed", "MongoDB write failed"
+    if isinstance(exception, Journaled):
+        return "journaled", "MongoDB unreachable: kept in the local journal"
     return "failed", type(exception).__name__
 
 
@@ -163,6 +185,17 @@ def render(run: dict[str, Any], console: Console) -> None:
     for d in run["domains"]:
         for reason, count in sorted(d["reasons"].items(), key=lambda kv: -kv[1]):
             console.print(f"  {d['domain']}: {count} x {reason}")
+    resumed = t.get("resumed", 0)
+    if resumed:
+        console.print(
+            f"{resumed} page(s) were settled by the interrupted run of this job: not fetched again."
+        )
+    journaled = t.get("journaled", 0)
+    if journaled:
+        console.print(
+            f"{journaled} document(s) went to the local journal while MongoDB was unreachable: "
+            "written when it came back, or by the next crawl or `twin journal replay`."
+        )
     pending = run.get("embed_pending", 0)
     if pending:
         console.print(f"{pending} document(s) wait for embedding: run `twin embed`.")
@@ -182,6 +215,7 @@ class CrawlReportExtension:
             (self.page_failed, page_failed),
             (self.page_skipped, page_skipped),
             (self.page_unchanged, page_unchanged),
+            (self.page_resumed, page_resumed),
             (self.spider_closed, signals.spider_closed),
         ):
             crawler.signals.connect(handler, signal=signal)
@@ -211,6 +245,9 @@ class CrawlReportExtension:
 
     def page_unchanged(self, url: str) -> None:
         self.report.record(url, "unchanged")
+
+    def page_resumed(self, url: str) -> None:
+        self.report.record(url, "resumed")
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
         stats = self.crawler.stats

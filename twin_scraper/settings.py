@@ -80,6 +80,27 @@ MONGO_DATABASE = os.environ.get("TWIN_MONGO_DATABASE", "twin")
 MONGO_BATCH_SIZE = 50
 MONGO_TIMEOUT_MS = 5000
 
+# --- Reliability: MongoDB outages and hostile servers -------------------------------------
+# While MongoDB is unreachable, documents wait in TWIN_DATA_DIR/journal/ and MongoDB is
+# tried again after these delays (doubling, in seconds).
+MONGO_RETRY_FIRST_DELAY = 1.0
+MONGO_RETRY_MAX_DELAY = 30.0
+# A job directory (-s JOBDIR=..., `twin crawl --resume`) that survives SIGKILL: a request
+# counts as done only once its page is settled, so a killed crawl resumes losing nothing.
+DUPEFILTER_CLASS = "twin_scraper.dupefilter.ResumableDupeFilter"
+# 429/503 are retried (RETRY_TIMES) after the host's Retry-After, or after this base
+# back-off doubling per retry; every request to that host waits meanwhile. A host asking
+# for longer than RETRY_AFTER_MAX seconds is not retried (the page is reported).
+DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "twin_scraper.middlewares.RetryAfterMiddleware": 550,
+}
+# A page with more tags than this is refused before extraction (a million links would take
+# minutes and gigabytes); real articles have a few thousand.
+PAGE_MAX_ELEMENTS = 150_000
+RETRY_BACKOFF_BASE = 1.0
+RETRY_AFTER_MAX = 120.0
+
 # --- Quality gate -----------------------------------------------------------------------
 # Fewer words than this (per category) is an empty extraction, not content.
 QUALITY_MIN_WORDS = {"articles": 40, "posts": 1, "repositories": 0}

@@ -30,6 +30,14 @@ class Unchanged(DropItem):
         super().__init__(message, log_level="DEBUG")
 
 
+class Journaled(DropItem):
+    """MongoDB was unreachable: the document waits in the local journal and is written
+    when MongoDB is back (later in this crawl, at the next one, or `twin journal replay`)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, log_level="WARNING")
+
+
 class StoreFailed(DropItem):
     """MongoDB refused the write; the page is fetched again by the next run."""
 

@@ -1,80 +1,187 @@
 """Storage in MongoDB: the document in its category's collection, its raw HTML
 (compressed) in `raw_pages`, a repository's files in `repository_files`, its author in
-`users`. Writes are batched."""
+`users`. Writes are batched.
+
+When MongoDB becomes unreachable mid-crawl, the crawl goes on: each batch goes to the
+local journal (fsynced) instead, and MongoDB is tried again with growing back-off
+(restarting the embedded server if it died). Once it answers, this crawl's journal is
+written into it; what is still journaled at the end is written by the next crawl or
+`twin journal replay`.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
+import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-from pymongo.errors import PyMongoError
+from pymongo.errors import ConnectionFailure, PyMongoError
 from scrapy.crawler import Crawler
 
 from twin_scraper.items import Document
-from twin_scraper.pipelines import StoreFailed
+from twin_scraper.pipelines import Journaled, StoreFailed
 from twin_scraper.pipelines.batching import BatchWriter
 from twin_scraper.resources import CrawlResources
-from twin_scraper.stores.mongo import MongoStore, compress_html, file_id
+from twin_scraper.stores.journal import Entry, Journal
+from twin_scraper.stores.mongo import MongoStore, StoreUnavailable, compress_html, file_id
 
 logger = logging.getLogger(__name__)
 
-Entry = tuple[dict[str, Any], dict[str, Any] | None, list[dict[str, Any]] | None]
+STORED, JOURNALED = "stored", "journaled"
+#: An outage, as opposed to MongoDB refusing a document: worth journaling and retrying.
+OUTAGE = (ConnectionFailure, StoreUnavailable)
 
 
 class MongoPipeline:
     def __init__(
         self,
         open_store: Callable[[], MongoStore],
+        reconnect: Callable[[], MongoStore],
+        journal: Journal,
         batch_size: int,
         stats: Any,
+        first_retry: float = 1.0,
+        max_retry: float = 30.0,
     ) -> None:
         self.open_store = open_store
+        self.reconnect = reconnect
+        self.journal = journal
+        self.journal_file: Path = journal.new_file(uuid.uuid4().hex[:12])
         self.batch_size = batch_size
         self.stats = stats
+        self.first_retry = first_retry
+        self.max_retry = max_retry
         self.user_ids: dict[str, str] = {}
         self.writer: BatchWriter[Entry] | None = None
+        self.down = False
+        self.delay = first_retry
+        self.retry_at = 0.0
+        self.waiting = 0  # documents of this crawl in the journal, not yet in MongoDB
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> MongoPipeline:
+        resources = CrawlResources.of(crawler)
+        settings = crawler.settings
         return cls(
-            lambda: CrawlResources.of(crawler).mongo,
-            crawler.settings.getint("MONGO_BATCH_SIZE"),
+            lambda: resources.mongo,
+            resources.config.open_mongo,
+            Journal(resources.config.data_dir),
+            settings.getint("MONGO_BATCH_SIZE"),
             crawler.stats,
+            settings.getfloat("MONGO_RETRY_FIRST_DELAY"),
+            settings.getfloat("MONGO_RETRY_MAX_DELAY"),
         )
 
     def open_spider(self) -> None:
-        self.store = self.open_store()
+        self.shared = self.store = self.open_store()
         self.writer = BatchWriter(self._write, self.batch_size, "mongo")
 
     async def process_item(self, item: Document) -> Document:
         try:
-            record = item.record(author_id=self._user_id(item.author_full_name))
-            await self.writer.submit((record, raw_record(item), file_records(item)))
+            outcome = await self.writer.submit(
+                (item.record(), raw_record(item), file_records(item))
+            )
         except PyMongoError as exc:
             self.stats.inc_value("twin/mongo/failed")
             raise StoreFailed(
                 f"MongoDB write failed at {self.store.where} ({type(exc).__name__}); "
                 f"the page will be fetched again by the next run: {item.url}"
             ) from None
+        if outcome == JOURNALED:
+            raise Journaled(
+                f"MongoDB unreachable, kept in the journal {self.journal_file.name}: {item.url}"
+            )
         self.stats.inc_value("twin/mongo/written")
         return item
+
+    # --- worker thread ------------------------------------------------------------------
+    def _write(self, batch: list[Entry]) -> str:
+        """Store a batch, or journal it while MongoDB is away; raises only for errors
+        that are not an outage (MongoDB refusing a document)."""
+        if self.down and time.monotonic() < self.retry_at:
+            return self._to_journal(batch)
+        try:
+            if self.down:
+                self._recover()
+            self._store(batch)
+        except OUTAGE as exc:
+            self._went_down(exc)
+            return self._to_journal(batch)
+        return STORED
+
+    def _store(self, batch: list[Entry]) -> None:
+        docs = [doc | {"author_id": self._user_id(doc["author_full_name"])} for doc, _, _ in batch]
+        self.store.write_documents(
+            docs,
+            [raw for _, raw, _ in batch if raw is not None],
+            {doc["_id"]: files for doc, _, files in batch if files is not None},
+        )
 
     def _user_id(self, full_name: str) -> str:
         if full_name not in self.user_ids:
             self.user_ids[full_name] = self.store.get_or_create_user(full_name)["_id"]
         return self.user_ids[full_name]
 
-    def _write(self, batch: list[Entry]) -> None:
-        self.store.write_documents(
-            [record for record, _, _ in batch],
-            [raw for _, raw, _ in batch if raw is not None],
-            {record["_id"]: files for record, _, files in batch if files is not None},
+    def _to_journal(self, batch: list[Entry]) -> str:
+        self.journal.append(self.journal_file, batch)
+        self.waiting += len(batch)
+        self.stats.inc_value("twin/journal/written", len(batch))
+        return JOURNALED
+
+    def _went_down(self, exc: Exception) -> None:
+        if not self.down:
+            self.stats.inc_value("twin/mongo/outages")
+            logger.warning(
+                "MongoDB is unreachable at %s (%s); the crawl goes on and keeps documents in "
+                "the journal %s until it is back",
+                self.store.where,
+                type(exc).__name__,
+                self.journal_file,
+            )
+        else:
+            self.delay = min(self.delay * 2, self.max_retry)
+        self.down = True
+        self.retry_at = time.monotonic() + self.delay
+
+    def _recover(self) -> None:
+        """Reconnect (restarting the embedded server if it died), then write this crawl's
+        journal. Raises an outage error if MongoDB is still away."""
+        store = self.reconnect()
+        if self.store is not self.shared:  # the crawl's other components still use that one
+            self.store.close()
+        self.store = store
+        result = self.journal.replay(store, only=self.journal_file)
+        self.stats.inc_value("twin/journal/replayed", result.documents)
+        logger.warning(
+            "MongoDB is back at %s: wrote the %d document(s) journaled meanwhile",
+            store.where,
+            result.documents,
         )
+        self.down, self.delay, self.waiting = False, self.first_retry, 0
 
     async def close_spider(self) -> None:
-        if self.writer is not None:  # None when the store never opened
-            await self.writer.close()
+        if self.writer is None:  # the store never opened
+            return
+        await self.writer.close()
+        if self.down:
+            try:
+                await asyncio.to_thread(self._recover)
+            except OUTAGE:
+                logger.error(
+                    "MongoDB is still unreachable at %s: %d document(s) of this crawl wait in "
+                    "the journal %s. They are written at the start of the next crawl, or now "
+                    "with `twin journal replay` once MongoDB is back.",
+                    self.store.where,
+                    self.waiting,
+                    self.journal_file,
+                )
+        self.stats.set_value("twin/journal/waiting", self.waiting)
+        if self.store is not self.shared:
+            self.store.close()
 
 
 def raw_record(item: Document) -> dict[str, Any] | None:

@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 import scrapy
 from pydantic import BaseModel
 from scrapy import signals
+from scrapy.exceptions import DownloadCancelledError, DownloadTimeoutError
 from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet.error import (
@@ -33,8 +34,10 @@ def failure_reason(failure: Failure) -> str:
         return f"HTTP {failure.value.response.status}"
     if failure.check(DNSLookupError):
         return "DNS lookup failed"
-    if failure.check(TimeoutError, TCPTimedOutError):
+    if failure.check(TimeoutError, TCPTimedOutError, DownloadTimeoutError):
         return "timed out"
+    if failure.check(DownloadCancelledError):  # Scrapy cancels a body outgrowing DOWNLOAD_MAXSIZE
+        return "response too large"
     if failure.check(ConnectionRefusedError):
         return "connection refused"
     message = str(failure.value)
@@ -42,6 +45,8 @@ def failure_reason(failure: Failure) -> str:
         return "forbidden by robots.txt"
     if "maxsize" in message.lower() or "larger than" in message:
         return "response too large"
+    if "redirections" in message:
+        return "too many redirects"
     return f"download failed: {failure.type.__name__}"
 
 
@@ -106,6 +111,15 @@ class TwinSpider(scrapy.Spider):
             return None
         if looks_binary(response.body):
             self.fail_page(response.url, "not HTML", "binary data served as HTML")
+            return None
+        elements = response.body.count(b"<") - response.body.count(b"</")
+        limit = self.settings.getint("PAGE_MAX_ELEMENTS")
+        if limit and elements > limit:  # extraction time and memory grow with elements
+            self.fail_page(
+                response.url,
+                "too many elements",
+                f"too many elements: about {elements:,} tags (PAGE_MAX_ELEMENTS is {limit:,})",
+            )
             return None
         text, _ = decode_html(response.body, response.encoding)
         return text

@@ -4,7 +4,9 @@ With `MONGODB_URI` unset, every process that needs MongoDB calls `ensure_server(
 the first starts the server on a free 127.0.0.1 port and records it in
 `<data_dir>/mongo.json`; later ones (other crawls, Scrapyd jobs, `twin search`) reuse it.
 A file lock makes the check-then-start atomic across processes, and a server that died is
-started again on next use. The code path is real pymongo in both cases.
+started again on next use, on its old port when that is free, so clients that were
+connected to it (a crawl in progress) reconnect by themselves. The code path is real
+pymongo in both cases.
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ def ensure_server(data_dir: str | Path) -> str:
             _terminate(state["pid"])
         elif state:
             _wait_exit(state["pid"])  # a server that was just killed may still be exiting
-        return _start(data_dir)
+        return _start(data_dir, state["port"] if state else None)
 
 
 def stop_server(data_dir: str | Path) -> bool:
@@ -76,8 +78,8 @@ def server_status(data_dir: str | Path) -> dict | None:
     return None
 
 
-def _start(data_dir: Path) -> str:
-    port = _free_port()
+def _start(data_dir: Path, old_port: int | None = None) -> str:
+    port = old_port if old_port and _port_free(old_port) else _free_port()
     log_path = data_dir / LOG_FILE
     command = [
         sys.executable,
@@ -195,6 +197,17 @@ def _terminate(pid: int, timeout: float = 10.0) -> None:
     if _alive(pid):
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
+
+
+def _port_free(port: int) -> bool:
+    """Can the server listen there? (It sets SO_REUSEADDR: old connections do not count.)"""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
 
 
 def _free_port() -> int:

@@ -249,6 +249,14 @@ class MongoStore:
                 heads[doc["canonical_url"]] = head
         return heads
 
+    def fetched_at(self, categories: Iterable[str], ids: list[str]) -> dict[str, datetime]:
+        """When each of these documents was fetched, for those that are stored."""
+        found: dict[str, datetime] = {}
+        for category in categories:
+            for doc in self.db[category].find({"_id": {"$in": ids}}, {"fetched_at": 1}):
+                found[doc["_id"]] = doc["fetched_at"]
+        return found
+
     def record_listing(self, known: KnownDocument, listed_updated_at: datetime) -> None:
         """Remember a new listing date of an unchanged document (its content stays)."""
         self.db[known.category].update_one(

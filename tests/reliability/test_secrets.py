@@ -1,0 +1,159 @@
+"""Secrets never leak: with canary values in every credential the project knows
+(GITHUB_TOKEN, LINKEDIN_LI_AT, SCRAPYD_PASSWORD, a password inside MONGODB_URI), no log
+line, stat, report, stored item, export, file in the data directory or error message
+contains one.
+
+To cover a new spider or command, add a row to CRAWLS or COMMANDS: every row runs as a
+real process with all canaries set, and every output channel is searched.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from bson import json_util
+
+from tests.reliability.helpers import add_articles, environment, run, start
+from twin_scraper.config import StoreConfig, project_settings
+from twin_scraper.demo.server import Route, SiteServer
+from twin_scraper.stores.embedded_mongo import stop_server
+
+CANARIES = {
+    "GITHUB_TOKEN": "ghp_CANARYgithub7Qx2Lr9",
+    "LINKEDIN_LI_AT": "AQEDCANARYlinkedin4Fz8",
+    "SCRAPYD_PASSWORD": "CANARYscrapyd5Kp1",
+}
+MONGO_PASSWORD = "CANARYmongo3Vw6"
+#: A MongoDB that needs a password and cannot be reached: every command must fail
+#: naming it without the password.
+UNREACHABLE_URI = f"mongodb://twin:{MONGO_PASSWORD}@127.0.0.1:9/twin?authSource=admin"
+SECRETS = [*CANARIES.values(), MONGO_PASSWORD]
+
+Site = SiteServer
+#: Crawls that must succeed with the canaries set: (name, arguments after `python -m`).
+CRAWLS: list[tuple[str, Callable[[Site, Path], list[str]]]] = [
+    (
+        "article",
+        lambda site, tmp: [
+            "scrapy",
+            "crawl",
+            "article",
+            "-a",
+            f"url={site.url('/notes/0/')},{site.url('/notes/1/')},{site.url('/missing/')}",
+            "-a",
+            "author=Rowan Vale",
+        ],
+    ),
+    ("seeds", lambda site, tmp: ["twin_scraper.cli", "crawl", "--resume", str(tmp / "seeds.yaml")]),
+]
+#: Commands run after the crawls (at once, so read-only ones only; `embed` runs first).
+COMMANDS: list[list[str]] = [
+    ["twin_scraper.cli", "search", "field note", "--json"],
+    ["twin_scraper.cli", "report", "--last", "3"],
+]
+#: Commands that must fail cleanly when MongoDB (with a password) is unreachable.
+FAILING: list[list[str]] = [
+    ["scrapy", "crawl", "article", "-a", "url=http://127.0.0.1:9/x/"],
+    ["twin_scraper.cli", "export", "--out", "/dev/null"],
+]
+
+
+def leaks(text: str) -> list[str]:
+    return [secret for secret in SECRETS if secret in text]
+
+
+def stored_text(config: StoreConfig) -> str:
+    """Everything in the database, raw pages decompressed, as JSON text."""
+    mongo = config.open_mongo()
+    try:
+        parts = []
+        for name in mongo.db.list_collection_names():
+            for doc in mongo.db[name].find():
+                if "html_z" in doc:
+                    doc["html"] = zlib.decompress(doc.pop("html_z")).decode()
+                parts.append(json_util.dumps(doc))
+        return "\n".join(parts)
+    finally:
+        mongo.close()
+
+
+def data_dir_text(root: Path) -> str:
+    """Every file under the data directory, bytes as text (SQLite, Qdrant, journal, jobs,
+    logs, saved reports)."""
+    return "\n".join(
+        path.read_bytes().decode("latin-1") for path in root.rglob("*") if path.is_file()
+    )
+
+
+def finish(process: subprocess.Popen, log: Path) -> str:
+    process.wait(timeout=300)
+    return log.read_text(errors="replace")
+
+
+def test_no_secret_reaches_any_output(tmp_path: Path, model_dir: Path) -> None:
+    data_dir = tmp_path / "data"
+    settings = {
+        "TWIN_DATA_DIR": str(data_dir),
+        "MONGO_DATABASE": "twin",
+        "QDRANT_PATH": str(data_dir / "qdrant"),
+        "EMBED_MODEL_DIR": str(model_dir),
+    }
+    env = environment(settings, **CANARIES)
+    outputs: dict[str, str] = {}
+    (tmp_path / "site").mkdir()
+    try:
+        with SiteServer(tmp_path / "site") as site:
+            urls = add_articles(site, 3)
+            site.routes["/robots.txt"] = Route(b"User-agent: *\nAllow: /\n", "text/plain")
+            (tmp_path / "seeds.yaml").write_text(f"author: Rowan Vale\nlinks:\n  - {urls[2]}\n")
+            for name, command in CRAWLS:
+                result = run(command(site, tmp_path), env)
+                assert result.returncode == 0, result.stderr[-3000:]
+                outputs[f"crawl {name}"] = result.stdout + result.stderr
+        embed = run(["twin_scraper.cli", "embed"], env)
+        assert embed.returncode == 0, embed.stderr[-2000:]
+        outputs["embed"] = embed.stdout + embed.stderr
+        export = tmp_path / "corpus.jsonl"
+        running = [
+            (" ".join(c), start(c, env, tmp_path / f"cmd{i}.log"), tmp_path / f"cmd{i}.log")
+            for i, c in enumerate([*COMMANDS, ["twin_scraper.cli", "export", "--out", str(export)]])
+        ]
+        broken = {**env, "MONGODB_URI": UNREACHABLE_URI}
+        running += [
+            (
+                f"unreachable: {' '.join(c)}",
+                start(c, broken, tmp_path / f"bad{i}.log"),
+                tmp_path / f"bad{i}.log",
+            )
+            for i, c in enumerate(FAILING)
+        ]
+        for name, process, log in running:
+            outputs[name] = finish(process, log)
+            expected_failure = name.startswith("unreachable")
+            assert (process.returncode != 0) == expected_failure, (name, outputs[name][-2000:])
+            if expected_failure:
+                assert "twin:***@127.0.0.1:9" in outputs[name], outputs[name][-2000:]
+                if "twin_scraper.cli" in name:  # (scrapy prints its own traceback)
+                    assert "Traceback" not in outputs[name], outputs[name][-3000:]
+        outputs["export file"] = export.read_text()
+        assert outputs["export file"].count("\n") == 3
+        assert "Field note number" in outputs["crawl article"] + outputs["export file"]
+        config = StoreConfig.from_settings(project_settings(settings))
+        outputs["MongoDB (items, raw pages, reports with stats)"] = stored_text(config)
+    finally:
+        stop_server(data_dir)
+    outputs["data directory files"] = data_dir_text(data_dir)
+    found = {name: leaks(text) for name, text in outputs.items() if leaks(text)}
+    assert found == {}
+    # The checks can fail: the canaries really were in the environment of every process.
+    assert run(["twin_scraper.cli", "--help"], env).returncode == 0
+    assert all(env[name] == value for name, value in CANARIES.items())
+
+
+@pytest.mark.parametrize("secret", SECRETS)
+def test_the_leak_check_finds_a_canary(secret: str) -> None:
+    assert leaks(f"log line with {secret} inside") == [secret]
