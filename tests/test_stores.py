@@ -41,6 +41,19 @@ def test_embedded_server_is_reused_restarted_after_a_crash_and_keeps_data(tmp_pa
     assert not stop_server(tmp_path)
 
 
+def test_embedded_server_keeps_databases_apart(mongo_data_dir: Path) -> None:
+    client = pymongo.MongoClient(ensure_server(mongo_data_dir), serverSelectionTimeoutMS=3000)
+    try:
+        client.apart_a.docs.insert_one({"_id": 1})
+        client.apart_b.docs.insert_one({"_id": 2})
+        client.drop_database("apart_b")
+        assert list(client.apart_a.docs.find()) == [{"_id": 1}]
+        assert client.apart_b.docs.count_documents({}) == 0
+    finally:
+        client.drop_database("apart_a")
+        client.close()
+
+
 def test_model_checksums_are_verified(model_dir: Path, tmp_path: Path) -> None:
     assert verify_model(model_path(model_dir)) is None
     copy = model_path(tmp_path)
@@ -97,5 +110,5 @@ def test_a_stale_state_file_never_signals_an_unrelated_process(tmp_path: Path) -
     finally:
         bystander.kill()
         bystander.wait()
-        for line in os.popen(f"pgrep -f {tmp_path}/mongo.sqlite").read().split():
+        for line in os.popen(f"pgrep -f {tmp_path}/mongo").read().split():
             os.kill(int(line), signal.SIGTERM)

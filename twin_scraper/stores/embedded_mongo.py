@@ -1,4 +1,4 @@
-"""The embedded MongoDB: an nx-27017 wire-protocol server over a SQLite file.
+"""The embedded MongoDB: an nx-27017 wire-protocol server over SQLite files.
 
 With `MONGODB_URI` unset, every process that needs MongoDB calls `ensure_server(data_dir)`:
 the first starts the server on a free 127.0.0.1 port and records it in
@@ -30,7 +30,9 @@ from twin_scraper.stores.filelock import locked
 logger = logging.getLogger(__name__)
 
 STATE_FILE = "mongo.json"
-DB_FILE = "mongo.sqlite"
+# One SQLite file per database in this directory (nx-27017's files mode). Its single-file
+# mode would ignore database names: every database would share the same collections.
+DB_DIR = "mongo"
 LOG_FILE = "mongo.log"
 START_TIMEOUT = 30.0
 
@@ -85,8 +87,8 @@ def _start(data_dir: Path, old_port: int | None = None) -> str:
         sys.executable,
         "-m",
         "nx_27017.nx_27017",
-        "--db",
-        str(data_dir / DB_FILE),
+        "--data-dir",
+        str(data_dir / DB_DIR),
         "--host",
         "127.0.0.1",
         "-p",
@@ -114,7 +116,7 @@ def _start(data_dir: Path, old_port: int | None = None) -> str:
             )
         if _ping(port):
             (data_dir / STATE_FILE).write_text(
-                json.dumps({"pid": process.pid, "port": port, "db": str(data_dir / DB_FILE)})
+                json.dumps({"pid": process.pid, "port": port, "db": str(data_dir / DB_DIR)})
             )
             logger.info(
                 "Started embedded MongoDB (nx-27017) on 127.0.0.1:%d for %s; it keeps running "
@@ -164,7 +166,7 @@ def _ours(pid: int, data_dir: Path) -> bool:
     """Is `pid` alive and the nx-27017 server of this data directory? A pid recorded
     before a reboot or crash may belong to any other process by now: never signal it."""
     command = _command(pid) if _alive(pid) else ""
-    return "nx_27017" in command and str(data_dir / DB_FILE) in command
+    return "nx_27017" in command and str(data_dir / DB_DIR) in command
 
 
 def _wait_exit(pid: int, timeout: float = 5.0) -> None:
