@@ -54,8 +54,11 @@ class Indexer:
             min(self.overlap, budget // 4),
         )
 
-    def index(self, records: Sequence[dict[str, Any]]) -> list[Embedded]:
-        """Embed these stored documents, replacing any vectors they had."""
+    def inputs(
+        self, records: Sequence[dict[str, Any]]
+    ) -> tuple[list[str], list[dict[str, Any]], list[Embedded]]:
+        """What the model embeds for these documents (one text per chunk), each chunk's
+        payload, and what each document gives."""
         texts: list[str] = []
         payloads: list[dict[str, Any]] = []
         done: list[Embedded] = []
@@ -87,6 +90,11 @@ class Indexer:
             done.append(
                 Embedded(record["category"], record["_id"], record["content_hash"], len(chunks))
             )
+        return texts, payloads, done
+
+    def index(self, records: Sequence[dict[str, Any]]) -> list[Embedded]:
+        """Embed these stored documents, replacing any vectors they had."""
+        texts, payloads, done = self.inputs(records)
         vectors = self.embedder.embed(texts, batch_size=self.batch_size) if texts else []
         points = [
             models.PointStruct(

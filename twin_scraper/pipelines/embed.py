@@ -7,6 +7,7 @@ A document that cannot be embedded (Qdrant locked or down, model missing) keeps
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from scrapy.crawler import Crawler
@@ -30,6 +31,7 @@ class EmbedPipeline:
         self.batch_docs = batch_docs
         self.stats = stats
         self.indexer: Indexer | None = None
+        self.busy_seconds = 0.0  # time the worker spent embedding and storing vectors
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> EmbedPipeline:
@@ -74,10 +76,15 @@ class EmbedPipeline:
     def _embed(self, records: list[dict[str, Any]]) -> list[Embedded]:
         """Worker thread: vectors into Qdrant, then the documents marked embedded."""
         assert self.indexer is not None
-        return self.indexer.index_stored(records, self.resources.mongo)
+        start = time.perf_counter()
+        try:
+            return self.indexer.index_stored(records, self.resources.mongo)
+        finally:
+            self.busy_seconds += time.perf_counter() - start
 
     async def close_spider(self) -> None:
         if self.indexer is None:
             return
         await self.writer.close()
+        self.stats.set_value("twin/embed/seconds", round(self.busy_seconds, 3))
         self.indexer.qdrant.close()
