@@ -18,7 +18,7 @@ from twin_scraper.stores.mongo import MongoStore, compress_html
 
 logger = logging.getLogger(__name__)
 
-Entry = tuple[dict[str, Any], dict[str, Any] | None]
+Entry = tuple[dict[str, Any], Document]
 
 
 class MongoPipeline:
@@ -49,7 +49,7 @@ class MongoPipeline:
     async def process_item(self, item: Document) -> Document:
         try:
             record = item.record(author_id=self._user_id(item.author_full_name))
-            await self.writer.submit((record, raw_record(item)))
+            await self.writer.submit((record, item))
         except PyMongoError as exc:
             self.stats.inc_value("twin/mongo/failed")
             raise StoreFailed(
@@ -65,8 +65,11 @@ class MongoPipeline:
         return self.user_ids[full_name]
 
     def _write(self, batch: list[Entry]) -> None:
+        """Worker thread; raw pages are compressed here, off the reactor (zlib lets the
+        reactor run meanwhile)."""
+        raw = [raw_record(item) for _, item in batch]
         self.store.write_documents(
-            [record for record, _ in batch], [raw for _, raw in batch if raw is not None]
+            [record for record, _ in batch], [r for r in raw if r is not None]
         )
 
     async def close_spider(self) -> None:
