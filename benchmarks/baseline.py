@@ -75,11 +75,13 @@ def main(argv: list[str] | None = None) -> int:
             embedder.embed(windows)
             chunks += len(windows)
     seconds = time.perf_counter() - start
+    usage = resource.getrusage(resource.RUSAGE_SELF)
     result = {
         "pages": len(urls),
         "seconds": seconds,
         "chunks": chunks,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_mb": usage.ru_maxrss / 1024,
+        "cpu_seconds": usage.ru_utime + usage.ru_stime,
     }
     args.out.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
     return 0

@@ -62,9 +62,11 @@ def main(argv: list[str] | None = None) -> int:
     process.start()
     wall = time.perf_counter() - start
     stats = crawler.stats.get_stats()
+    usage = resource.getrusage(resource.RUSAGE_SELF)
     result = {
         "wall_seconds": wall,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_mb": usage.ru_maxrss / 1024,
+        "cpu_seconds": usage.ru_utime + usage.ru_stime,
         "stats": {
             k: (v if isinstance(v, int | float | str) else str(v))
             for k, v in stats.items()
