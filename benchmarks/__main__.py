@@ -416,6 +416,7 @@ def main(argv: list[str] | None = None) -> int:
         "--sizes", help="override the sizes: THROUGHPUT,MEM_SMALL,MEM_LARGE,EMBED pages"
     )
     args = parser.parse_args(argv)
+    sys.stdout.reconfigure(line_buffering=True)  # progress shows at once, even in a log file
     name = "quick" if args.quick else "full"
     sizes = SIZES[name]
     if args.sizes:
