@@ -92,8 +92,11 @@ class Indexer:
                 pieces.append((code.text, f"{where}\n\n{code.text}", meta | lines))
         return pieces
 
-    def index(self, records: Sequence[dict[str, Any]]) -> list[Embedded]:
-        """Embed these stored documents, replacing any vectors they had."""
+    def inputs(
+        self, records: Sequence[dict[str, Any]]
+    ) -> tuple[list[str], list[dict[str, Any]], list[Embedded]]:
+        """What the model embeds for these documents (one text per chunk), each chunk's
+        payload, and what each document gives."""
         texts: list[str] = []
         payloads: list[dict[str, Any]] = []
         done: list[Embedded] = []
@@ -122,6 +125,11 @@ class Indexer:
             done.append(
                 Embedded(record["category"], record["_id"], record["content_hash"], len(pieces))
             )
+        return texts, payloads, done
+
+    def index(self, records: Sequence[dict[str, Any]]) -> list[Embedded]:
+        """Embed these stored documents, replacing any vectors they had."""
+        texts, payloads, done = self.inputs(records)
         vectors = self.embedder.embed(texts, batch_size=self.batch_size) if texts else []
         points = [
             models.PointStruct(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -45,6 +46,7 @@ class EmbedPipeline:
         self.stopping = stopping
         self.indexer: Indexer | None = None
         self.busy = False
+        self.busy_seconds = 0.0  # time the worker spent embedding and storing vectors
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> EmbedPipeline:
@@ -104,7 +106,11 @@ class EmbedPipeline:
     def _embed(self, records: list[dict[str, Any]]) -> list[Embedded]:
         """Worker thread: vectors into Qdrant, then the documents marked embedded."""
         assert self.indexer is not None
-        return self.indexer.index_stored(records, self.resources.mongo)
+        start = time.perf_counter()
+        try:
+            return self.indexer.index_stored(records, self.resources.mongo)
+        finally:
+            self.busy_seconds += time.perf_counter() - start
 
     async def close_spider(self) -> None:
         if self.indexer is None:
@@ -115,6 +121,7 @@ class EmbedPipeline:
                     await asyncio.to_thread(self._catch_up)
             return
         await self.writer.close()
+        self.stats.set_value("twin/embed/seconds", round(self.busy_seconds, 3))
         self.indexer.qdrant.close()
 
     def _catch_up(self) -> None:

@@ -56,7 +56,7 @@ class MongoPipeline:
         self.first_retry = first_retry
         self.max_retry = max_retry
         self.user_ids: dict[str, str] = {}
-        self.writer: BatchWriter[Entry] | None = None
+        self.writer: BatchWriter[tuple[dict[str, Any], Document]] | None = None
         self.down = False
         self.delay = first_retry
         self.retry_at = 0.0
@@ -82,9 +82,7 @@ class MongoPipeline:
 
     async def process_item(self, item: Document) -> Document:
         try:
-            outcome = await self.writer.submit(
-                (item.record(), raw_record(item), file_records(item))
-            )
+            outcome = await self.writer.submit((item.record(), item))
         except PyMongoError as exc:
             self.stats.inc_value("twin/mongo/failed")
             raise StoreFailed(
@@ -99,9 +97,11 @@ class MongoPipeline:
         return item
 
     # --- worker thread ------------------------------------------------------------------
-    def _write(self, batch: list[Entry]) -> str:
+    def _write(self, items: list[tuple[dict[str, Any], Document]]) -> str:
         """Store a batch, or journal it while MongoDB is away; raises only for errors
-        that are not an outage (MongoDB refusing a document)."""
+        that are not an outage (MongoDB refusing a document). Raw pages are compressed
+        here, off the reactor thread (zlib lets the reactor run meanwhile)."""
+        batch = [(record, raw_record(item), file_records(item)) for record, item in items]
         if self.down and time.monotonic() < self.retry_at:
             return self._to_journal(batch)
         try:

@@ -10,7 +10,7 @@ same links the same way.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -31,7 +31,7 @@ from twin_scraper.items import Document
 from twin_scraper.params import ArticleParams
 from twin_scraper.resources import CrawlResources
 from twin_scraper.seeds import LinkKind, SeedLink
-from twin_scraper.spiders.base import ERROR_STATUSES, TwinSpider
+from twin_scraper.spiders.base import ERROR_STATUSES, TwinSpider, in_thread
 from twin_scraper.urls import canonicalize_url, domain_of
 
 
@@ -95,14 +95,14 @@ class ArticleRoutes:
             meta.update(twin_site=site.site, twin_limit=site.limit, twin_key=canonicalize_url(url))
         return scrapy.Request(url, callback=self.parse_article, errback=self.errback, meta=meta)
 
-    def parse_article(self, response: Response) -> Iterator[Document]:
+    async def parse_article(self, response: Response) -> AsyncIterator[Document]:
         if response.status >= 400 and response.status not in (401, 403, 429, 503):
             self.fail_page(response.url, f"HTTP {response.status}")
             return
         html = self.html_of(response)
         if html is None:
             return
-        fields = article_fields(html, response.url, self.author, response.status)
+        fields = await in_thread(article_fields, html, response.url, self.author, response.status)
         if "twin_site" in response.meta:
             # The latest date any feed or sitemap gave it, by now.
             fields["listed_updated_at"] = self._site(response).listed.get(response.meta["twin_key"])

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from collections.abc import Callable
+from typing import Any, ClassVar, TypeVar
 
 import scrapy
 from pydantic import BaseModel
@@ -10,12 +11,14 @@ from scrapy import signals
 from scrapy.exceptions import DownloadCancelledError, DownloadTimeoutError
 from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
+from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.error import (
     ConnectionRefusedError,
     DNSLookupError,
     TCPTimedOutError,
     TimeoutError,
 )
+from twisted.internet.threads import deferToThread
 from twisted.python.failure import Failure
 
 from twin_scraper.extract.encoding import decode_html, looks_binary
@@ -23,9 +26,17 @@ from twin_scraper.params import parse_params
 from twin_scraper.report import page_failed, page_skipped, page_unchanged
 from twin_scraper.urls import canonicalize_url
 
+T = TypeVar("T")
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 #: Statuses that reach callbacks instead of the error middleware (3xx are still followed).
 ERROR_STATUSES = list(range(400, 600))
+
+
+async def in_thread(func: Callable[..., T], *args: Any) -> T:
+    """`func(*args)` in the reactor's thread pool: extraction takes milliseconds of CPU per
+    page, and on the reactor thread it would hold up every download in flight (lxml also
+    lets other threads run while it parses)."""
+    return await maybe_deferred_to_future(deferToThread(func, *args))
 
 
 def failure_reason(failure: Failure) -> str:
