@@ -411,7 +411,7 @@ def test_cancelled_job_resumes_from_its_job_directory(scrapyd: Scrapyd, tmp_path
         log = scrapyd.log(first)
         assert "Crawl report: article (shutdown)" in log
         assert "Stopped: the documents stay pending for `twin embed`" in log
-        assert (scrapyd.run_dir / jobdir / "requests.seen").is_file()
+        assert (scrapyd.run_dir / jobdir / "requests.done").is_file()  # settled pages
         config = stores(scrapyd, data_dir)
         mongo = config.open_mongo()
         try:
