@@ -26,6 +26,12 @@ def test_canonical_forms(url: str, expected: str) -> None:
     assert canonicalize_url(url) == expected
 
 
+@pytest.mark.parametrize("url", ["A:////0", "http:////x", ";/", "mailto:a@b", "x:"])
+def test_hostless_urls_are_canonical_after_one_pass(url: str) -> None:
+    once = canonicalize_url(url)
+    assert canonicalize_url(once) == once
+
+
 def test_variants_of_one_page_share_an_identity() -> None:
     variants = [
         "https://blog.example.com/posts/hello/",

@@ -42,7 +42,17 @@ def canonicalize_url(url: str) -> str:
     """Normalise a URL for identity: lowercase scheme and host, no credentials, default
     port, fragment or tracking parameters, sorted query, no trailing slash (except the
     root). Idempotent, and never raises: what cannot be parsed is returned stripped."""
+    # Odd inputs (";/", "a:////0") take more than one pass to settle: run to a fixpoint.
     text = url.strip()
+    for _ in range(5):
+        canonical = _canonical_once(text)
+        if canonical == text:
+            break
+        text = canonical
+    return text
+
+
+def _canonical_once(text: str) -> str:
     try:
         parts = urlsplit(w3lib_canonicalize(text, keep_fragments=False))
         host = (parts.hostname or "").lower()
