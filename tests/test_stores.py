@@ -112,3 +112,23 @@ def test_a_stale_state_file_never_signals_an_unrelated_process(tmp_path: Path) -
         bystander.wait()
         for line in os.popen(f"pgrep -f {tmp_path}/mongo").read().split():
             os.kill(int(line), signal.SIGTERM)
+
+
+def test_many_points_are_upserted_in_slices(tmp_path: Path) -> None:
+    from qdrant_client import models
+
+    from twin_scraper.stores.qdrant import UPSERT_BATCH, QdrantStore
+
+    store = QdrantStore.open("", "", tmp_path / "qdrant", "t", "m", 4)
+    try:
+        total = UPSERT_BATCH * 2 + 7
+        points = [
+            models.PointStruct(id=i, vector=[1.0, 0.0, 0.0, float(i)], payload={"doc_id": "d"})
+            for i in range(total)
+        ]
+        store.replace_documents(["d"], points)
+        assert store.count() == total
+        store.replace_documents(["d"], points[:3])  # a shrunk document leaves nothing stale
+        assert store.count() == 3
+    finally:
+        store.close()

@@ -20,6 +20,8 @@ from twin_scraper.stores.mongo import StoreUnavailable, redact_uri
 
 logger = logging.getLogger(__name__)
 
+UPSERT_BATCH = 256  # points per upsert request
+
 POINT_NAMESPACE = uuid.UUID("0b7f6c2e-2f0e-4d7c-8a53-8d1f3c9e4a21")
 
 
@@ -136,8 +138,11 @@ class QdrantStore:
                 ),
                 wait=True,
             )
-        if points:
-            self.client.upsert(self.collection, points=list(points), wait=True)
+        # In slices: a large repository gives thousands of points, more than a Qdrant
+        # server accepts in one request (32 MB by default).
+        for start in range(0, len(points), UPSERT_BATCH):
+            batch = list(points[start : start + UPSERT_BATCH])
+            self.client.upsert(self.collection, points=batch, wait=True)
 
     def search(
         self,
