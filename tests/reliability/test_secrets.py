@@ -32,6 +32,8 @@ MONGO_PASSWORD = "CANARYmongo3Vw6"
 #: naming it without the password.
 UNREACHABLE_URI = f"mongodb://twin:{MONGO_PASSWORD}@127.0.0.1:9/twin?authSource=admin"
 SECRETS = [*CANARIES.values(), MONGO_PASSWORD]
+LINKEDIN_EXPORT = Path(__file__).parents[1] / "fixtures" / "linkedin" / "export"
+EXPORT = ["twin_scraper.cli", "export", "--author", "Rowan Vale"]  # the blog's 3 articles
 
 Site = SiteServer
 #: Crawls that must succeed with the canaries set: (name, arguments after `python -m`).
@@ -49,6 +51,13 @@ CRAWLS: list[tuple[str, Callable[[Site, Path], list[str]]]] = [
         ],
     ),
     ("seeds", lambda site, tmp: ["twin_scraper.cli", "crawl", "--resume", str(tmp / "seeds.yaml")]),
+    (
+        "linkedin export",
+        lambda site, tmp: [
+            *("scrapy", "crawl", "linkedin", "-a", f"export={LINKEDIN_EXPORT}"),
+            *("-a", "author=Ada Quill"),
+        ],
+    ),
 ]
 #: Commands run after the crawls (at once, so read-only ones only; `embed` runs first).
 COMMANDS: list[list[str]] = [
@@ -120,7 +129,7 @@ def test_no_secret_reaches_any_output(tmp_path: Path, model_dir: Path) -> None:
         export = tmp_path / "corpus.jsonl"
         running = [
             (" ".join(c), start(c, env, tmp_path / f"cmd{i}.log"), tmp_path / f"cmd{i}.log")
-            for i, c in enumerate([*COMMANDS, ["twin_scraper.cli", "export", "--out", str(export)]])
+            for i, c in enumerate([*COMMANDS, [*EXPORT, "--out", str(export)]])
         ]
         broken = {**env, "MONGODB_URI": UNREACHABLE_URI}
         running += [
