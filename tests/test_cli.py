@@ -211,6 +211,20 @@ def test_store_commands_name_an_unreachable_mongodb(settings: dict) -> None:
         assert "Traceback" not in result.stderr
 
 
+def test_schedule_refuses_a_linkedin_export_the_server_cannot_read(
+    settings: dict, tmp_path: Path
+) -> None:
+    (tmp_path / "linkedin.zip").write_bytes(b"")
+    seeds = tmp_path / "ada.yaml"
+    seeds.write_text("author: Ada Quill\nlinks:\n  - linkedin_export: linkedin.zip\n")
+    result = twin(
+        ["schedule", str(seeds), "--scrapyd", "http://127.0.0.1:9"], environment(settings)
+    )
+    assert result.returncode == 1
+    assert "names a LinkedIn export" in " ".join(result.stderr.split())
+    assert "Traceback" not in result.stderr
+
+
 @deferred_f_from_coro_f
 async def test_search_finds_each_demo_post_from_a_paraphrase(
     demo_site: SiteServer, settings: dict, mongo: MongoStore, store_config: StoreConfig

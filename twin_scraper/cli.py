@@ -38,7 +38,7 @@ from twin_scraper.indexer import Indexer
 from twin_scraper.items import Document
 from twin_scraper.pipelines.quality import rejection
 from twin_scraper.report import make_console, render
-from twin_scraper.seeds import SeedFileError, load_seed_file
+from twin_scraper.seeds import LinkKind, SeedFileError, load_seed_file
 from twin_scraper.service import (
     MAX_SEEDS_BYTES,
     ScrapydApi,
@@ -361,6 +361,11 @@ def schedule(
             batch = load_seed_file(path)
         except SeedFileError as exc:
             raise _fail(str(exc)) from None
+        if any(link.kind == LinkKind.LINKEDIN_EXPORT for link in batch.links):
+            raise _fail(
+                f"seed file {path} names a LinkedIn export: a Scrapyd server cannot read "
+                "files on this machine; crawl the export here with `twin crawl`"
+            )
         text = path.read_text(encoding="utf-8")
         if len(text.encode()) > MAX_SEEDS_BYTES:
             raise _fail(

@@ -24,6 +24,11 @@ def _env_int(name: str, default: int) -> int:
     return int(value) if value else default
 
 
+def _env_float(name: str, default: float) -> float:
+    value = os.environ.get(name, "").strip()
+    return float(value) if value else default
+
+
 BOT_NAME = "twin_scraper"
 SPIDER_MODULES = ["twin_scraper.spiders"]
 NEWSPIDER_MODULE = "twin_scraper.spiders"
@@ -120,7 +125,7 @@ EMBED_MODEL_DIR = os.environ.get(
 EMBED_AUTO_FETCH = _env_bool("TWIN_MODEL_AUTO_FETCH", True)
 # Chunks per model call: 16 is as fast as 64 on CPU, and onnxruntime's memory grows
 # with it (about 0.6 GB at 16, 2 GB at 64 for 200-token chunks: README, Benchmarks).
-EMBED_BATCH_SIZE = 16
+EMBED_BATCH_SIZE = 8  # chunks per model call: the benchmark sweep on 2 cores favours 8
 EMBED_BATCH_DOCS = 16  # documents embedded together, each giving several chunks
 EMBED_CHUNK_TOKENS = 200
 EMBED_CHUNK_OVERLAP = 40
@@ -167,7 +172,7 @@ SCRAPYD_PASSWORD = os.environ.get("SCRAPYD_PASSWORD", "")
 SCRAPYD_PROJECT = "twin_scraper"
 # A crawl that finds Qdrant's local storage held by another process (another job) leaves
 # its documents pending, then waits up to this many seconds at its end to embed them.
-QDRANT_BUSY_WAIT = float(os.environ.get("TWIN_QDRANT_WAIT", "120"))
+QDRANT_BUSY_WAIT = _env_float("TWIN_QDRANT_WAIT", 120.0)
 
 # --- LinkedIn ---------------------------------------------------------------------------
 # Where linkedin.com links are served from (tests point it at 127.0.0.1).

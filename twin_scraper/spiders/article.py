@@ -42,6 +42,8 @@ class SiteState:
     site: str  # URL of the site's home, ending in "/"
     limit: int | None
     found: dict[str, str] = field(default_factory=dict)  # URL by canonical URL, in order
+    requested: set[str] = field(default_factory=set)  # discovery URLs asked for
+    discovering: int = 0  # discovery requests not answered yet
     scheduled: set[str] = field(default_factory=set)
     excluded: set[str] = field(default_factory=set)
     listed: dict[str, datetime] = field(default_factory=dict)  # latest listing date by URL
@@ -120,38 +122,36 @@ class ArticleRoutes:
         """Discover a site's posts: feeds announced by (or guessed under) its home page,
         sitemaps named in robots.txt or found at the usual places."""
         site = url if url.endswith("/") else url + "/"
-        meta = {"twin_site": site, "twin_limit": limit}
-        yield scrapy.Request(
-            url, callback=self.parse_site_home, errback=self.errback, meta=meta, dont_filter=True
-        )
-        yield scrapy.Request(
-            urljoin(site, "/robots.txt"),
-            callback=self.parse_robots,
-            errback=self.discovery_errback,
-            meta={**meta, "handle_httpstatus_list": ERROR_STATUSES},
+        state = self._sites.setdefault(site, SiteState(site, limit))
+        yield from self._discovery_request(url, self.parse_site_home, state, self.home_errback)
+        yield from self._discovery_request(
+            urljoin(site, "/robots.txt"), self.parse_robots, state, errors_to_callback=True
         )
 
     def parse_site_home(self, response: Response) -> Iterator[scrapy.Request]:
-        state = self._site(response)
+        state = self._answered(response)
         feeds = []
         if isinstance(response, TextResponse):
             feeds = feed_links(response.text, response.url)
         paths = self.settings.getlist("ARTICLE_FEED_PATHS")
         for feed in feeds or [urljoin(state.site, path.lstrip("/")) for path in paths]:
-            yield self._discovery_request(feed, self.parse_feed_page, state)
+            yield from self._discovery_request(feed, self.parse_feed_page, state)
+        yield from self._fetch_when_discovered(state)
 
     def parse_robots(self, response: Response) -> Iterator[scrapy.Request]:
-        state = self._site(response)
+        state = self._answered(response)
         found = sitemaps_from_robots(response.text) if response.status == 200 else []
         usual = [urljoin(state.site, "sitemap.xml"), urljoin(state.site, "/sitemap.xml")]
         for sitemap in found or dict.fromkeys(usual):
-            yield self._discovery_request(sitemap, self.parse_sitemap_page, state)
+            yield from self._discovery_request(sitemap, self.parse_sitemap_page, state)
+        yield from self._fetch_when_discovered(state)
 
     def parse_feed_page(self, response: Response) -> Iterator[scrapy.Request]:
-        state = self._site(response)
+        state = self._answered(response)
         feed = parse_feed(response.body, response.url)
         if feed is None:
             self.logger.debug("Not a feed: %s", response.url)
+            yield from self._fetch_when_discovered(state)
             return
         state.feed_pages += 1
         for entry in feed.entries:
@@ -165,28 +165,30 @@ class ArticleRoutes:
             self._found(state, entry.url, entry.updated)
         max_pages = self.settings.getint("ARTICLE_MAX_FEED_PAGES")
         if feed.next_url and not state.full() and state.feed_pages < max_pages:
-            yield self._discovery_request(feed.next_url, self.parse_feed_page, state)
+            yield from self._discovery_request(feed.next_url, self.parse_feed_page, state)
+        yield from self._fetch_when_discovered(state)
 
     def parse_sitemap_page(self, response: Response) -> Iterator[scrapy.Request]:
-        state = self._site(response)
+        state = self._answered(response)
         sitemap = parse_sitemap(response.body)
         if sitemap is None:
             self.logger.debug("Not a sitemap: %s", response.url)
+            yield from self._fetch_when_discovered(state)
             return
         max_sitemaps = self.settings.getint("ARTICLE_MAX_SITEMAPS")
         for child in sitemap.sitemaps:
             if not state.full() and state.sitemaps < max_sitemaps:
                 state.sitemaps += 1
-                yield self._discovery_request(child, self.parse_sitemap_page, state)
+                yield from self._discovery_request(child, self.parse_sitemap_page, state)
         for page in sitemap.pages:
             if state.covers(page.url):
                 self._found(state, page.url, page.updated)
+        yield from self._fetch_when_discovered(state)
 
     def on_idle(self) -> None:
-        """Discovery is over: fetch what it found, now that every feed and sitemap has
-        given its dates and bylines (a post one feed names as someone else's is never
-        fetched, and a newer date in any listing counts). A site that yielded no post is
-        a failure worth reporting."""
+        """Whatever discovery found and has not scheduled yet (a site whose discovery
+        was cut short, e.g. by a resume) is fetched now; a site that yielded no post is a
+        failure worth reporting."""
         requests = [request for state in self._sites.values() for request in self._schedule(state)]
         for request in requests:
             self.crawler.engine.crawl(request)
@@ -201,10 +203,29 @@ class ArticleRoutes:
                     "no posts discovered: no feed or sitemap listed a page of this site",
                 )
 
-    def discovery_errback(self, failure: Any) -> None:
+    def discovery_errback(self, failure: Any) -> Iterator[scrapy.Request]:
         self.logger.debug("Discovery request failed: %s", failure.getErrorMessage())
+        state = self._answered(failure.request)
+        yield from self._fetch_when_discovered(state)
 
-    def _site(self, response: Response) -> SiteState:
+    def home_errback(self, failure: Any) -> Iterator[scrapy.Request]:
+        self.errback(failure)  # the site's home page failing is worth a report line
+        yield from self.discovery_errback(failure)
+
+    def _answered(self, response: Response | scrapy.Request) -> SiteState:
+        state = self._site(response)
+        state.discovering = max(0, state.discovering - 1)
+        return state
+
+    def _fetch_when_discovered(self, state: SiteState) -> Iterator[scrapy.Request]:
+        """Once every feed and sitemap of the site has answered, fetch what they found:
+        with all bylines and dates known, a post one feed names as someone else's is
+        never fetched, and a newer date in any listing counts. Each site goes on by
+        itself, whatever other sources of a seed batch are doing."""
+        if state.discovering == 0:
+            yield from self._schedule(state)
+
+    def _site(self, response: Response | scrapy.Request) -> SiteState:
         """The site's discovery state; made again from the request's meta after a resume
         from a job directory, where only requests survive."""
         site = response.meta["twin_site"]
@@ -212,12 +233,30 @@ class ArticleRoutes:
             self._sites[site] = SiteState(site, response.meta.get("twin_limit"))
         return self._sites[site]
 
-    def _discovery_request(self, url: str, callback: Any, state: SiteState) -> scrapy.Request:
-        return scrapy.Request(
+    def _discovery_request(
+        self,
+        url: str,
+        callback: Any,
+        state: SiteState,
+        errback: Any = None,
+        errors_to_callback: bool = False,
+    ) -> Iterator[scrapy.Request]:
+        """A feed, sitemap or home page to read, once per site. Never dropped by the
+        duplicate filter (the site counts its answers, and a sitemap listing itself is
+        caught here); it is answered by its callback or its errback."""
+        if url in state.requested:
+            return
+        state.requested.add(url)
+        state.discovering += 1
+        meta: dict[str, Any] = {"twin_site": state.site, "twin_limit": state.limit}
+        if errors_to_callback:
+            meta["handle_httpstatus_list"] = ERROR_STATUSES
+        yield scrapy.Request(
             url,
             callback=callback,
-            errback=self.discovery_errback,
-            meta={"twin_site": state.site, "twin_limit": state.limit},
+            errback=errback or self.discovery_errback,
+            meta=meta,
+            dont_filter=True,
             priority=10,  # discovery before fetching: the limit keeps the newest posts
         )
 
@@ -231,12 +270,12 @@ class ArticleRoutes:
 
     def _schedule(self, state: SiteState) -> Iterator[scrapy.Request]:
         trust_dates = self.settings.getbool("ARTICLE_TRUST_LISTING_DATES")
-        known = CrawlResources.of(self.crawler).known
         for key, url in state.to_fetch():
             state.scheduled.add(key)
-            listed, stored = state.listed.get(key), known.get(key)
+            listed = state.listed.get(key)
+            stored = CrawlResources.of(self.crawler).known.get(key) if trust_dates else None
             last = stored.listed_updated_at if stored else None
-            if trust_dates and listed and last is not None and listed <= last:
+            if listed and last is not None and listed <= last:
                 self.unchanged_page(url)
                 continue
             yield self.article_request(url, site=state)
