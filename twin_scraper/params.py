@@ -3,7 +3,17 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+from typing import Annotated
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from twin_scraper.extract.github import valid_full_name, valid_login
 from twin_scraper.items import full_name
@@ -40,51 +50,51 @@ def clean_author(value: str | None) -> str | None:
     return name
 
 
+def _positive(value: int | None) -> int | None:
+    if value is not None and value < 1:
+        raise ValueError("must be a positive number")
+    return value
+
+
+def _split_commas(value: object) -> object:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+def _http_urls(value: list[str] | None) -> list[str] | None:
+    if value is not None:
+        bad = [u for u in value if not is_http_url(u)]
+        if bad:
+            raise ValueError(f"not an http(s) URL: {', '.join(bad)}")
+        if not value:
+            raise ValueError("no URL given")
+    return value
+
+
+# Argument types every spider's params share: `-a author=` (a full name, normalised),
+# `-a limit=` (a positive count), `-a url=` (one or more comma-separated URLs).
+Author = Annotated[str | None, AfterValidator(clean_author)]
+Limit = Annotated[int | None, AfterValidator(_positive)]
+CommaList = Annotated[list[str] | None, BeforeValidator(_split_commas)]
+HttpUrls = Annotated[CommaList, AfterValidator(_http_urls)]
+
+
 class ArticleParams(BaseModel):
     """`-a url=URL[,URL...]` or `-a site=URL`, with optional `-a author=` and `-a limit=`."""
 
     model_config = ConfigDict(extra="forbid")
 
-    url: list[str] | None = None
+    url: HttpUrls = None
     site: str | None = None
-    author: str | None = None
-    limit: int | None = None
-
-    @field_validator("url", mode="before")
-    @classmethod
-    def _split(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [u.strip() for u in value.split(",") if u.strip()]
-        return value
-
-    @field_validator("url")
-    @classmethod
-    def _urls(cls, value: list[str] | None) -> list[str] | None:
-        if value is not None:
-            bad = [u for u in value if not is_http_url(u)]
-            if bad:
-                raise ValueError(f"not an http(s) URL: {', '.join(bad)}")
-            if not value:
-                raise ValueError("no URL given")
-        return value
+    author: Author = None
+    limit: Limit = None
 
     @field_validator("site")
     @classmethod
     def _site(cls, value: str | None) -> str | None:
         if value is not None and not is_http_url(value):
             raise ValueError(f"not an http(s) URL: {value}")
-        return value
-
-    @field_validator("author")
-    @classmethod
-    def _author(cls, value: str | None) -> str | None:
-        return clean_author(value)
-
-    @field_validator("limit")
-    @classmethod
-    def _limit(cls, value: int | None) -> int | None:
-        if value is not None and value < 1:
-            raise ValueError("must be a positive number")
         return value
 
     @model_validator(mode="after")
@@ -123,8 +133,8 @@ class GitHubParams(BaseModel):
     user: str | None = None
     repo: str | None = None
     forks: bool = False
-    author: str | None = None
-    limit: int | None = None
+    author: Author = None
+    limit: Limit = None
 
     @field_validator("user")
     @classmethod
@@ -140,18 +150,6 @@ class GitHubParams(BaseModel):
             value = value.strip().removesuffix(".git")
             if not valid_full_name(value):
                 raise ValueError(f"expected OWNER/NAME, got {value!r}")
-        return value
-
-    @field_validator("author")
-    @classmethod
-    def _author(cls, value: str | None) -> str | None:
-        return clean_author(value)
-
-    @field_validator("limit")
-    @classmethod
-    def _limit(cls, value: int | None) -> int | None:
-        if value is not None and value < 1:
-            raise ValueError("must be a positive number")
         return value
 
     @model_validator(mode="after")

@@ -49,7 +49,7 @@ from twin_scraper.extract.linkedin import (
     wall_reason,
 )
 from twin_scraper.items import Document
-from twin_scraper.params import clean_author
+from twin_scraper.params import Author
 from twin_scraper.seeds import LinkKind, SeedLink
 from twin_scraper.spiders.base import ERROR_STATUSES, TwinSpider, failure_reason
 
@@ -83,7 +83,7 @@ class LinkedInParams(BaseModel):
 
     export: str | None = None
     user: str | None = None
-    author: str | None = None
+    author: Author = None
 
     @field_validator("user")
     @classmethod
@@ -96,11 +96,6 @@ class LinkedInParams(BaseModel):
                 f"not a profile slug: {value!r} (the NAME of linkedin.com/in/NAME/, or that URL)"
             )
         return slug
-
-    @field_validator("author")
-    @classmethod
-    def _author(cls, value: str | None) -> str | None:
-        return clean_author(value)
 
     @model_validator(mode="after")
     def _one_source(self) -> LinkedInParams:

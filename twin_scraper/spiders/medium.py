@@ -34,11 +34,11 @@ from twin_scraper.extract.medium import (
     story_url,
 )
 from twin_scraper.items import Document
-from twin_scraper.params import ArgumentError, clean_author
+from twin_scraper.params import ArgumentError, Author, HttpUrls, Limit
 from twin_scraper.resources import CrawlResources
 from twin_scraper.seeds import SeedLink
 from twin_scraper.spiders.base import ERROR_STATUSES, TwinSpider
-from twin_scraper.urls import canonicalize_url, is_http_url
+from twin_scraper.urls import canonicalize_url
 
 #: What a profile or publication list shows one story in (real Medium and the mock alike).
 STORY_PREVIEW = "article"
@@ -50,45 +50,15 @@ class MediumParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     user: str | None = None
-    url: list[str] | None = None
-    author: str | None = None
-    limit: int | None = None
-
-    @field_validator("url", mode="before")
-    @classmethod
-    def _split(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [u.strip() for u in value.split(",") if u.strip()]
-        return value
-
-    @field_validator("url")
-    @classmethod
-    def _urls(cls, value: list[str] | None) -> list[str] | None:
-        if value is not None:
-            bad = [u for u in value if not is_http_url(u)]
-            if bad:
-                raise ValueError(f"not an http(s) URL: {', '.join(bad)}")
-            if not value:
-                raise ValueError("no URL given")
-        return value
+    url: HttpUrls = None
+    author: Author = None
+    limit: Limit = None
 
     @field_validator("user")
     @classmethod
     def _user(cls, value: str | None) -> str | None:
         if value is not None:
             resolve_source(value)  # raises SourceError (a ValueError) naming the problem
-        return value
-
-    @field_validator("author")
-    @classmethod
-    def _author(cls, value: str | None) -> str | None:
-        return clean_author(value)
-
-    @field_validator("limit")
-    @classmethod
-    def _limit(cls, value: int | None) -> int | None:
-        if value is not None and value < 1:
-            raise ValueError("must be a positive number")
         return value
 
     @model_validator(mode="after")

@@ -37,7 +37,7 @@ from twin_scraper.extract.substack import (
     publication_base,
 )
 from twin_scraper.items import Document
-from twin_scraper.params import clean_author
+from twin_scraper.params import Author, CommaList, Limit
 from twin_scraper.resources import CrawlResources
 from twin_scraper.seeds import LinkKind, SeedLink
 from twin_scraper.spiders.base import ERROR_STATUSES, TwinSpider
@@ -51,9 +51,9 @@ class SubstackParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     publication: str | None = None
-    url: list[str] | None = None
-    author: str | None = None
-    limit: int | None = None
+    url: CommaList = None
+    author: Author = None
+    limit: Limit = None
     include_coauthored: bool = False
 
     @field_validator("publication")
@@ -61,13 +61,6 @@ class SubstackParams(BaseModel):
     def _check_publication(cls, value: str | None) -> str | None:
         if value is not None:
             publication_base(value, "https://{name}.substack.com")  # raises on a bad name
-        return value
-
-    @field_validator("url", mode="before")
-    @classmethod
-    def _split(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [u.strip() for u in value.split(",") if u.strip()]
         return value
 
     @field_validator("url")
@@ -79,18 +72,6 @@ class SubstackParams(BaseModel):
                 raise ValueError(f"not a Substack post URL (…/p/<slug>): {', '.join(bad)}")
             if not value:
                 raise ValueError("no URL given")
-        return value
-
-    @field_validator("author")
-    @classmethod
-    def _author(cls, value: str | None) -> str | None:
-        return clean_author(value)
-
-    @field_validator("limit")
-    @classmethod
-    def _limit(cls, value: int | None) -> int | None:
-        if value is not None and value < 1:
-            raise ValueError("must be a positive number")
         return value
 
     @model_validator(mode="after")
