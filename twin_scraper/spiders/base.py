@@ -74,6 +74,12 @@ class TwinSpider(scrapy.Spider):
         self._skipped: set[str] = set()
 
     @classmethod
+    def check_arguments(cls, kwargs: dict[str, Any]) -> None:
+        """Raise ValueError (ArgumentError) with the message `__init__` would give, before
+        any crawl starts: `scrapy crawl` and `twin crawl` print it alone and stop."""
+        parse_params(cls.params_model, cls.name, {k: v for k, v in kwargs.items() if k[:1] != "_"})
+
+    @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> TwinSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
         crawler.signals.connect(spider.on_idle, signal=signals.spider_idle)
