@@ -181,16 +181,21 @@ class Indexer:
         size once it is embedded."""
         documents = chunks = 0
         batch: list[dict[str, Any]] = []
-        records = mongo.documents_to_embed(self.embedder.name, everything)
-        for record in [*records, None]:
-            if record is not None:
-                batch.append(record)
-            if batch and (record is None or len(batch) >= batch_docs):
-                chunks += sum(d.chunks for d in self.index_stored(batch, mongo))
-                documents += len(batch)
-                if progress is not None:
-                    progress(len(batch))
-                batch = []
+
+        def flush() -> None:
+            nonlocal documents, chunks, batch
+            chunks += sum(d.chunks for d in self.index_stored(batch, mongo))
+            documents += len(batch)
+            if progress is not None:
+                progress(len(batch))
+            batch = []
+
+        for record in mongo.documents_to_embed(self.embedder.name, everything):
+            batch.append(record)
+            if len(batch) >= batch_docs:
+                flush()
+        if batch:
+            flush()
         return documents, chunks
 
 

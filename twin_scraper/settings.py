@@ -34,8 +34,11 @@ def _env_float(name: str, default: float) -> float:
 BOT_NAME = "twin_scraper"
 SPIDER_MODULES = ["twin_scraper.spiders"]
 NEWSPIDER_MODULE = "twin_scraper.spiders"
-# `scrapy crawl` with one-line errors for bad arguments and exit 1 when nothing succeeded.
+# `scrapy crawl` with one-line errors for bad arguments and exit 1 when nothing succeeded;
+# `scrapy check` runs the callbacks' contracts on saved pages (`@fixture PATH`).
 COMMANDS_MODULE = "twin_scraper.commands"
+SPIDER_CONTRACTS = {"twin_scraper.contracts.FixtureContract": 10}
+TWIN_CONTRACTS = False  # set by `scrapy check`: spiders take their contract_arguments
 
 # --- Politeness -------------------------------------------------------------------------
 USER_AGENT = (

@@ -11,11 +11,13 @@ Restoring is idempotent: each document replaces the one with its `_id`.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import bson
-from pymongo import ReplaceOne
+from pymongo.collection import Collection
 from pymongo.errors import PyMongoError
 
 from twin_scraper.services.workspace import ServiceError, Workspace
@@ -73,6 +75,27 @@ def _indexes(collection: object) -> list[dict]:
     return indexes or [{"v": 2, "key": {"_id": 1}, "name": "_id_"}]
 
 
+def _write_all(collection: Collection, documents: Iterable[dict[str, Any]]) -> int:
+    """Each document replaces the one with its `_id`, in batches (deleted, then inserted:
+    nx-27017 cannot replace documents holding binary fields in place)."""
+    written = 0
+    batch: list[dict[str, Any]] = []
+
+    def flush() -> None:
+        nonlocal written, batch
+        collection.delete_many({"_id": {"$in": [d["_id"] for d in batch]}})
+        collection.insert_many(batch, ordered=False)
+        written, batch = written + len(batch), []
+
+    for document in documents:
+        batch.append(document)
+        if len(batch) >= BATCH:
+            flush()
+    if batch:
+        flush()
+    return written
+
+
 def restore(ws: Workspace, source: Path) -> DumpResult:
     """Write a dump (ours or mongodump's) into the configured MongoDB. `source` is the
     dump directory or its database folder."""
@@ -89,21 +112,10 @@ def restore(ws: Workspace, source: Path) -> DumpResult:
         try:
             for path in files:
                 name = path.name.removesuffix(".bson")
-                collection = mongo.db[name]
-                batch: list[ReplaceOne] = []
-                written = 0
                 with open(path, "rb") as handle:
-                    for document in bson.decode_file_iter(handle):
-                        batch.append(ReplaceOne({"_id": document["_id"]}, document, upsert=True))
-                        if len(batch) >= BATCH:
-                            collection.bulk_write(batch, ordered=False)
-                            written, batch = written + len(batch), []
-                if batch:
-                    collection.bulk_write(batch, ordered=False)
-                    written += len(batch)
-                counts[name] = written
+                    counts[name] = _write_all(mongo.db[name], bson.decode_file_iter(handle))
         except (PyMongoError, bson.errors.BSONError) as exc:
             raise ServiceError(
-                f"restoring {folder} into {ws.mongo_where()} failed: {exc}"
+                f"restoring {folder} into {ws.mongo_where()} failed: {str(exc)[:300]}"
             ) from None
     return DumpResult(folder, counts)

@@ -37,6 +37,7 @@ class SeedsSpider(
 
     name = "seeds"
     params_model = SeedsParams
+    contract_arguments = {"url": "http://127.0.0.1/"}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
