@@ -9,7 +9,6 @@ import json
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,7 @@ import bson
 import platformdirs
 import yaml
 
-from tests.test_cli import environment
+from tests.test_cli import environment, run
 from twin_scraper import __version__
 from twin_scraper.config import project_settings
 from twin_scraper.demo.server import SiteServer
@@ -27,21 +26,8 @@ from twin_scraper.stores.mongo import MongoStore
 REPO = Path(__file__).parent.parent
 
 
-def run(
-    args: list[str], env: dict[str, str], cwd: Path = REPO, timeout: float = 300
-) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-
-
 def twin(*args: str, env: dict[str, str], cwd: Path = REPO) -> subprocess.CompletedProcess:
-    return run(["twin_scraper.cli", *args], env, cwd)
+    return run(["twin_scraper.cli", *args], env, cwd=cwd)
 
 
 def flat(text: str) -> str:

@@ -320,6 +320,18 @@ def _progress() -> Any:
     )
 
 
+def _with_progress(label: str, function: Callable[..., T], *args: Any) -> T:
+    """Run a service that reports its total and its steps (`on_total`, `advance`)."""
+    with _progress() as progress:
+        task = progress.add_task(label, total=None)
+        return call(
+            function,
+            *args,
+            lambda total: progress.update(task, total=total),
+            lambda done: progress.advance(task, done),
+        )
+
+
 def _print_replay(replayed: Any) -> None:
     if replayed is None:
         return
@@ -357,15 +369,7 @@ def embed(
     the journal holds, so nothing a crawl kept during a MongoDB outage is left out)."""
     from twin_scraper.services.corpus import embed as run_embed
 
-    with _progress() as progress:
-        task = progress.add_task("Embedding", total=None)
-        result = call(
-            run_embed,
-            workspace(),
-            everything,
-            lambda total: progress.update(task, total=total),
-            lambda done: progress.advance(task, done),
-        )
+    result = _with_progress("Embedding", run_embed, workspace(), everything)
     _print_replay(result.replayed)
     _print_embedded(result)
 
@@ -381,15 +385,7 @@ def reextract(
     be content (a wall, an empty text) keeps its stored document."""
     from twin_scraper.services.corpus import reextract as run_reextract
 
-    with _progress() as progress:
-        task = progress.add_task("Re-extracting", total=None)
-        result = call(
-            run_reextract,
-            workspace(),
-            embed_after,
-            lambda total: progress.update(task, total=total),
-            lambda done: progress.advance(task, done),
-        )
+    result = _with_progress("Re-extracting", run_reextract, workspace(), embed_after)
     for url, reason in result.kept_why or []:
         err.print(Text(f"kept {url}: {reason}"))
     console.print(
@@ -565,8 +561,11 @@ def journal_replay() -> None:
     from twin_scraper.services.corpus import replay_journal
 
     ws = workspace()
-    with call(ws.mongo) as mongo:
+    mongo = call(ws.open_mongo)
+    try:
         replayed = call(replay_journal, ws, mongo)
+    finally:
+        mongo.close()
     if replayed is None:
         console.print("The journal is empty: nothing to write.")
         return

@@ -102,7 +102,7 @@ class EmbedResult:
     replayed: ReplayResult | None = None
 
 
-def count_to_embed(ws: Workspace, mongo: MongoStore, everything: bool) -> int:
+def count_to_embed(mongo: MongoStore, everything: bool) -> int:
     from twin_scraper.stores.embedder import MODEL_NAME
 
     return sum(mongo.count_documents().values()) if everything else mongo.count_to_embed(MODEL_NAME)
@@ -131,7 +131,7 @@ def embed_with(
 ) -> EmbedResult:
     with ws.indexer() as indexer:
         if on_total is not None:
-            on_total(count_to_embed(ws, mongo, everything))
+            on_total(count_to_embed(mongo, everything))
         documents, chunks = indexer.index_pending(
             mongo, ws.config.embed_batch_docs, everything, advance
         )
