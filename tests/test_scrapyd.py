@@ -503,6 +503,12 @@ def test_seeds_spider_takes_a_file_or_its_content(tmp_path: Path) -> None:
             SeedsSpider(**kwargs)
     with pytest.raises(SeedFileError, match="seed file -a yaml is not valid YAML"):
         SeedsSpider(yaml="author: [")
+    # Links without a file (`twin crawl URL`), with the author given or not.
+    spider = SeedsSpider(url="https://ada.example/,https://medium.com/@ada", author="Ada  Quill")
+    assert spider.batch.author == "Ada Quill" and len(spider.batch.links) == 2
+    assert SeedsSpider(url="https://ada.example/").batch.author is None
+    with pytest.raises(ArgumentError, match="-a author and -a limit go with -a url"):
+        SeedsSpider(file=str(seeds), author="Ada Quill")
 
 
 @deferred_f_from_coro_f

@@ -122,8 +122,8 @@ class SeedsParams(BaseModel):
     def _one_source(self) -> SeedsParams:
         if [self.file, self.yaml, self.url].count(None) != 2:
             raise ValueError(
-                "give one of -a file=SEEDFILE, -a yaml=CONTENT (the seed file's text) or "
-                "-a url=URL[,URL...]"
+                "give either -a file=SEEDFILE or -a yaml=CONTENT (the seed file's text) or "
+                "-a url=URL[,URL...], one of them"
             )
         if self.url is None and (self.author is not None or self.limit is not None):
             raise ValueError("-a author and -a limit go with -a url (a seed file names its own)")
