@@ -8,6 +8,7 @@
 4. peak resident memory of the crawl (process and children) at two sizes
 5. re-crawl of the unchanged site: documents written, chunks embedded, share of wall time
 6. extraction quality on ../shared/eval: our extractor vs plain trafilatura
+7. start-up of the `twin` command (`--help`, `info`) vs importing what it used to import
 
 Everything runs on 127.0.0.1: a generated blog (`benchmarks.site`) served with a
 per-request latency by its own process; each crawl runs in its own process, with its own
@@ -36,6 +37,7 @@ import psutil
 
 from benchmarks.eval_extraction import DEFAULT_EVAL_DIR
 from benchmarks.site import generate_site
+from benchmarks.startup import figure_startup
 from twin_scraper.stores.embedded_mongo import ensure_server, stop_server
 
 RESULTS_DIR = Path(__file__).parent / "results"
@@ -325,6 +327,7 @@ def report(figures: dict[str, Any]) -> str:
     f1, f2 = figures["1_throughput"], figures["2_full_pipeline"]
     f3, f4 = figures["3_embedding_throughput"], figures["4_memory"]
     f5, f6 = figures["5_recrawl"], figures["6_extraction"]
+    f7 = figures["7_startup"]
     rows = [
         (
             f"1. crawl pages/s, {f1['pages']} pages, no embedding",
@@ -397,6 +400,16 @@ def report(figures: dict[str, Any]) -> str:
                 None,
             )
         )
+    rows.append(
+        (
+            "7. `twin --help` s (`twin info`)",
+            f"{f7['help_seconds']:.2f} ({f7['info_seconds']:.2f})",
+            f"{f7['eager_imports_seconds']:.2f} eager imports",
+            f"{f7['ratio']:.2f}x",
+            "< 1 s",
+            f7["met"],
+        )
+    )
     widths = [max(len(str(r[i])) for r in rows) for i in range(5)]
     lines = []
     for row in rows:
@@ -440,6 +453,8 @@ def main(argv: list[str] | None = None) -> int:
             finally:
                 bench.close()
         figures["6_extraction"] = figure_extraction(work, args.eval_dir)
+        print("  start-up: twin --help and twin info")
+        figures["7_startup"] = figure_startup(3 if args.sizes else 7)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     figures = dict(sorted(figures.items()))

@@ -36,5 +36,7 @@ def test_harness_measures_every_figure(tmp_path: Path, model_dir: Path) -> None:
     assert recrawl["documents_written"] == 0 and recrawl["chunks_embedded"] == 0
     assert recrawl["without_listing_dates"]["pages_fetched"] == 3
     assert recrawl["without_listing_dates"]["documents_written"] == 0
+    startup = figures["7_startup"]
+    assert startup["help_seconds"] > 0 and startup["eager_imports_seconds"] > 0
     if (DEFAULT_EVAL_DIR / "score.py").is_file():
         assert figures["6_extraction"]["ours_mean_f1"] > 0.5

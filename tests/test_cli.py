@@ -15,9 +15,10 @@ from typing import Any
 from scrapy.utils.defer import deferred_f_from_coro_f
 
 from tests.conftest import run_spider
-from twin_scraper.cli import _search
 from twin_scraper.config import StoreConfig
 from twin_scraper.demo.server import SITE_DIR, SiteServer
+from twin_scraper.services.corpus import search
+from twin_scraper.services.workspace import Workspace
 from twin_scraper.stores.mongo import MongoStore, compress_html
 from twin_scraper.urls import canonicalize_url
 
@@ -29,6 +30,10 @@ TABBED_CODE = next(
     for text in entry.get("contains", [])
     if text.startswith("import re\nimport sys")
 )
+
+
+def search_hits(settings: dict[str, Any], query: str, k: int, *filters: str | None) -> list:
+    return search(Workspace(settings), query, k, *filters).hits
 
 
 def paraphrases() -> list[tuple[str, str, str]]:
@@ -55,10 +60,12 @@ def environment(settings: dict[str, Any]) -> dict[str, str]:
     }
 
 
-def run(args: list[str], env: dict[str, str], timeout: float = 300) -> subprocess.CompletedProcess:
+def run(
+    args: list[str], env: dict[str, str], timeout: float = 300, cwd: Path = REPO
+) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", *args],
-        cwd=REPO,
+        cwd=cwd,
         env=env,
         capture_output=True,
         text=True,
@@ -140,9 +147,8 @@ def test_reextract_rebuilds_documents_from_stored_html_without_fetching(
     (again,) = mongo.iter_documents()
     assert again["content"] == good_content and again["embed"]["status"] == "done"
     assert site.hits == hits_before  # nothing fetched
-    hits = _search(
-        store_config, "being gentle when reviewing a colleague's pull request", 1, None, None
-    )
+    query = "being gentle when reviewing a colleague's pull request"
+    hits = search_hits(settings, query, 1)
     assert hits[0]["text"] != "stale text" and hits[0]["doc_id"] == doc["_id"]
     assert "0 changed, 1 unchanged" in twin(["reextract"], env).stdout
 
@@ -233,12 +239,12 @@ async def test_search_finds_each_demo_post_from_a_paraphrase(
     rows = paraphrases()
     assert len(rows) == 8
     for slug, author, query in rows:
-        (best,) = _search(store_config, query, 1, None, None)
+        (best,) = search_hits(settings, query, 1, None, None)
         if author == "Ada Quill":
             assert best["url"].endswith(f"/posts/{slug}"), (query, best["url"])
         else:  # the guest post was not collected, so it cannot be found
             assert "keyboards" not in best["url"]
-    only_ada = _search(store_config, rows[0][2], 3, "Ada Quill", "article")
+    only_ada = search_hits(settings, rows[0][2], 3, "Ada Quill", "article")
     assert only_ada and all(r["author"] == "Ada Quill" for r in only_ada)
 
 

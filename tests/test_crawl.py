@@ -300,13 +300,15 @@ async def test_documents_stay_pending_when_embedding_is_impossible(
     assert mongo.latest_runs(1)[0]["embed_pending"] == len(ARTICLES)
 
     # `twin embed` catches up from MongoDB alone, without crawling
-    from twin_scraper.cli import _embed_records
+    from twin_scraper.services.corpus import embed_with
+    from twin_scraper.services.workspace import Workspace
 
-    assert _embed_records(store_config, mongo, everything=False) == len(ARTICLES)
+    workspace = Workspace(settings)
+    assert embed_with(workspace, mongo).documents == len(ARTICLES)
     docs = stored(mongo)
     assert {d["embed"]["status"] for d in docs.values()} == {"done"}
     assert len(qdrant_points(store_config)) == sum(d["embed"]["chunks"] for d in docs.values())
-    assert _embed_records(store_config, mongo, everything=False) == 0  # nothing left
+    assert embed_with(workspace, mongo).documents == 0  # nothing left
 
 
 @deferred_f_from_coro_f

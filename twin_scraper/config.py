@@ -9,14 +9,15 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from scrapy.settings import BaseSettings, Settings
 
-from twin_scraper.indexer import Indexer
 from twin_scraper.stores.embedded_mongo import EmbeddedMongoError, ensure_server
-from twin_scraper.stores.embedder import ensure_model, load_embedder
 from twin_scraper.stores.mongo import MongoStore, StoreUnavailable
-from twin_scraper.stores.qdrant import QdrantStore, StoreBusy
+
+if TYPE_CHECKING:
+    from twin_scraper.indexer import Indexer
 
 #: How often a Qdrant local storage held by another process is tried again.
 BUSY_RETRY_SECONDS = 0.5
@@ -91,6 +92,12 @@ class StoreConfig:
         """The model (assembled on first use if allowed) and Qdrant, ready to embed.
         Local Qdrant held by another process is tried again for up to `wait` seconds.
         Raises ModelMissing or StoreUnavailable (StoreBusy when still held) with the cause."""
+        # Imported here: qdrant-client and fastembed take most of a second to import, and
+        # most `twin` commands never embed.
+        from twin_scraper.indexer import Indexer
+        from twin_scraper.stores.embedder import ensure_model, load_embedder
+        from twin_scraper.stores.qdrant import QdrantStore, StoreBusy
+
         embedder = load_embedder(
             ensure_model(self.model_dir, self.model_auto_fetch), self.embed_threads
         )

@@ -6,7 +6,7 @@ from MongoDB alone the same way they were first made.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -167,6 +167,36 @@ class Indexer:
             [(d.category, d.id, d.content_hash, d.chunks) for d in done], self.embedder.name
         )
         return done
+
+    def index_pending(
+        self,
+        mongo: MongoStore,
+        batch_docs: int,
+        everything: bool = False,
+        progress: Callable[[int], None] | None = None,
+    ) -> tuple[int, int]:
+        """Embed the stored documents without this model's vectors (every document, if
+        asked), `batch_docs` at a time; returns (documents, chunks). `twin embed` and a
+        crawl catching up after Qdrant was busy both use it. `progress` gets each batch's
+        size once it is embedded."""
+        documents = chunks = 0
+        batch: list[dict[str, Any]] = []
+
+        def flush() -> None:
+            nonlocal documents, chunks, batch
+            chunks += sum(d.chunks for d in self.index_stored(batch, mongo))
+            documents += len(batch)
+            if progress is not None:
+                progress(len(batch))
+            batch = []
+
+        for record in mongo.documents_to_embed(self.embedder.name, everything):
+            batch.append(record)
+            if len(batch) >= batch_docs:
+                flush()
+        if batch:
+            flush()
+        return documents, chunks
 
 
 def _context(record: dict[str, Any]) -> str:

@@ -107,20 +107,26 @@ class ArticleParams(BaseModel):
 class SeedsParams(BaseModel):
     """`-a file=seeds/NAME.yaml`, or the file's content as `-a yaml=...` (how
     `twin schedule` sends a seed file to a Scrapyd server, which cannot read the
-    client's files)."""
+    client's files), or links without a file: `-a url=URL[,URL...]` with optional
+    `-a author=` and `-a limit=` (how `twin crawl URL` runs)."""
 
     model_config = ConfigDict(extra="forbid")
 
     file: str | None = None
     yaml: str | None = None
+    url: HttpUrls = None
+    author: Author = None
+    limit: Limit = None
 
     @model_validator(mode="after")
     def _one_source(self) -> SeedsParams:
-        if (self.file is None) == (self.yaml is None):
+        if [self.file, self.yaml, self.url].count(None) != 2:
             raise ValueError(
-                "give either -a file=SEEDFILE or -a yaml=CONTENT (the seed file's text), "
-                "one of them"
+                "give either -a file=SEEDFILE or -a yaml=CONTENT (the seed file's text) or "
+                "-a url=URL[,URL...], one of them"
             )
+        if self.url is None and (self.author is not None or self.limit is not None):
+            raise ValueError("-a author and -a limit go with -a url (a seed file names its own)")
         return self
 
 

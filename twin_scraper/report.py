@@ -21,6 +21,7 @@ from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
+from twin_scraper.console import make_console
 from twin_scraper.logformatter import item_url
 from twin_scraper.pipelines import (
     Duplicate,
@@ -140,15 +141,6 @@ def drop_outcome(exception: BaseException) -> tuple[str, str | None]:
     return "failed", type(exception).__name__
 
 
-def make_console(stderr: bool = False) -> Console:
-    """A console that does not wrap or truncate when writing to a file or a pipe (logs,
-    Scrapyd job files, tests), where Rich would otherwise assume 80 columns."""
-    console = Console(stderr=stderr, soft_wrap=True)
-    if not console.is_terminal:
-        console.width = 120
-    return console
-
-
 def render(run: dict[str, Any], console: Console) -> None:
     """Print a stored run as a table: one row a domain, then the reasons of failures."""
     table = Table(title=f"Crawl report: {run.get('spider')} ({run.get('finish_reason')})")
@@ -264,6 +256,8 @@ class CrawlReportExtension:
         if getattr(spider, "_job", None):  # Scrapyd's job id, to find the job's log
             run["scrapyd_job"] = spider._job
         stats.set_value("twin/report/run_id", self.run_id)
+        for name, count in run["totals"].items():  # what `twin crawl` sums up and exits on
+            stats.set_value(f"twin/report/{name}", count)
         resources = CrawlResources.of(self.crawler)
         if resources.mongo_error is not None and not self.report.domains:
             return  # the crawl never started: its one error says why, an empty report nothing

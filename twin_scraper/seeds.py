@@ -48,9 +48,15 @@ class SeedLink:
 
 @dataclass(frozen=True)
 class SeedBatch:
-    author: str
+    author: str | None  # None: each platform's own (a byline, a profile's name)
     links: tuple[SeedLink, ...]
     source: str
+
+
+def url_batch(urls: list[str], author: str | None = None, limit: int | None = None) -> SeedBatch:
+    """Links given without a seed file (`twin crawl URL...`), routed like a seed file's."""
+    links = {canonicalize_url(u): SeedLink(u.strip(), limit=limit) for u in urls}
+    return SeedBatch(author=author, links=tuple(links.values()), source="-a url")
 
 
 def load_seed_file(path: str | Path) -> SeedBatch:

@@ -9,6 +9,8 @@ nothing started by hand: an embedded MongoDB (nx-27017) and Qdrant's local mode 
 import os
 from pathlib import Path
 
+import platformdirs
+
 from twin_scraper import __version__
 
 
@@ -32,6 +34,11 @@ def _env_float(name: str, default: float) -> float:
 BOT_NAME = "twin_scraper"
 SPIDER_MODULES = ["twin_scraper.spiders"]
 NEWSPIDER_MODULE = "twin_scraper.spiders"
+# `scrapy crawl` with one-line errors for bad arguments and exit 1 when nothing succeeded;
+# `scrapy check` runs the callbacks' contracts on saved pages (`@fixture PATH`).
+COMMANDS_MODULE = "twin_scraper.commands"
+SPIDER_CONTRACTS = {"twin_scraper.contracts.FixtureContract": 10}
+TWIN_CONTRACTS = False  # set by `scrapy check`: spiders take their contract_arguments
 
 # --- Politeness -------------------------------------------------------------------------
 USER_AGENT = (
@@ -58,6 +65,14 @@ REMOTE_CONTROL_ENABLED = False
 
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 FEED_EXPORT_ENCODING = "utf-8"
+# Feed exports (`scrapy crawl ... -O docs.jsonl`) carry every field of a Document but its
+# raw HTML, which MongoDB keeps for re-extraction (a test holds this list to items.py).
+FEED_EXPORT_FIELDS = [
+    "platform", "category", "url", "canonical_url", "author_full_name", "byline", "title",
+    "subtitle", "content", "language", "published_at", "updated_at", "fetched_at",
+    "listed_updated_at", "extractor", "extractor_version", "truncated", "quality",
+    "quality_reason", "http_status", "files", "extra",
+]  # fmt: skip
 LOG_LEVEL = os.environ.get("TWIN_LOG_LEVEL", "INFO")
 # Our formatter logs dropped/scraped items by URL, never the whole item (raw HTML, secrets).
 LOG_FORMATTER = "twin_scraper.logformatter.TwinLogFormatter"
@@ -70,13 +85,21 @@ ITEM_PIPELINES = {
     "twin_scraper.pipelines.mongo.MongoPipeline": 400,
     "twin_scraper.pipelines.embed.EmbedPipeline": 500,
 }
+# `twin map`: next to the engine, it takes post requests out (TWIN_MAP_ONLY only).
+SPIDER_MIDDLEWARES = {"twin_scraper.mapping.MapOnlyMiddleware": 50}
+TWIN_MAP_ONLY = False
 EXTENSIONS = {
     "twin_scraper.report.CrawlReportExtension": 500,
     "twin_scraper.jobdir.FinishedJobDirCleanup": 600,
 }
 
 # --- Data directory ---------------------------------------------------------------------
-TWIN_DATA_DIR = os.environ.get("TWIN_DATA_DIR", ".twin")
+# One well-known place whatever the current folder (`twin info` shows it): the platform's
+# user data directory, e.g. ~/.local/share/twin_scraper on Linux. `twin --data-dir DIR`
+# or TWIN_DATA_DIR picks another.
+TWIN_DATA_DIR = os.environ.get("TWIN_DATA_DIR") or platformdirs.user_data_dir(
+    "twin_scraper", appauthor=False
+)
 
 # --- MongoDB: raw documents -------------------------------------------------------------
 # Empty: start (or reuse) the embedded nx-27017 server on a SQLite file in TWIN_DATA_DIR.

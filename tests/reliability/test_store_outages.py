@@ -21,7 +21,6 @@ from scrapy.utils.defer import deferred_f_from_coro_f
 
 from tests.conftest import run_spider
 from tests.reliability.helpers import add_articles, crawl, environment, qdrant_points, run
-from twin_scraper.cli import _embed_records
 from twin_scraper.config import StoreConfig, project_settings
 from twin_scraper.demo.server import SiteServer
 from twin_scraper.stores.embedded_mongo import ensure_server, stop_server
@@ -66,7 +65,11 @@ def check_stored_once(mongo: MongoStore, urls: list[str]) -> list[dict[str, Any]
 
 def check_embedded_once(config: StoreConfig, mongo: MongoStore) -> None:
     """Everything pending gets embedded; every chunk is in Qdrant exactly once."""
-    _embed_records(config, mongo, everything=False)
+    indexer = config.open_indexer()  # what `twin embed` runs
+    try:
+        indexer.index_pending(mongo, config.embed_batch_docs)
+    finally:
+        indexer.qdrant.close()
     docs = list(mongo.iter_documents())
     assert {d["embed"]["status"] for d in docs} == {"done"}
     points = qdrant_points(config)

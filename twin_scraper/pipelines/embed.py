@@ -88,6 +88,7 @@ class EmbedPipeline:
         if self.indexer is None:
             self.stats.inc_value("twin/embed/pending")
             return item
+        self.stats.inc_value("twin/embed/submitted")  # the progress display's queue
         try:
             done: list[Embedded] = await self.writer.submit(item.record())
         except Exception as exc:  # any store failure leaves the document pending
@@ -132,20 +133,9 @@ class EmbedPipeline:
         except (StoreUnavailable, ModelMissing) as exc:
             logger.warning("Documents stay pending for `twin embed`: %s", exc)
             return
-        model = indexer.embedder.name
         documents = points = 0
         try:
-            mongo = self.resources.mongo
-            batch: list[dict[str, Any]] = []
-            for record in mongo.documents_to_embed(model):
-                batch.append(record)
-                if len(batch) >= self.batch_docs:
-                    points += sum(d.chunks for d in indexer.index_stored(batch, mongo))
-                    documents += len(batch)
-                    batch = []
-            if batch:
-                points += sum(d.chunks for d in indexer.index_stored(batch, mongo))
-                documents += len(batch)
+            documents, points = indexer.index_pending(self.resources.mongo, self.batch_docs)
         except Exception as exc:  # what is not embedded stays pending, as during the crawl
             logger.warning(
                 "Catching up on embedding stopped (%s: %s); the rest stays pending for "

@@ -98,6 +98,13 @@ class ArticleRoutes:
         return scrapy.Request(url, callback=self.parse_article, errback=self.errback, meta=meta)
 
     async def parse_article(self, response: Response) -> AsyncIterator[Document]:
+        """An article page: one document.
+
+        @fixture tests/fixtures/extract/article/german_news/page.html
+        @returns items 1 1
+        @returns requests 0 0
+        @scrapes title content published_at canonical_url extractor
+        """
         if response.status >= 400 and response.status not in (401, 403, 429, 503):
             self.fail_page(response.url, f"HTTP {response.status}")
             return
@@ -284,6 +291,7 @@ class ArticleRoutes:
 class ArticleSpider(ArticleRoutes, TwinSpider):
     name = "article"
     params_model = ArticleParams
+    contract_arguments = {"url": "http://127.0.0.1/"}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

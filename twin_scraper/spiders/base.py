@@ -65,6 +65,9 @@ class TwinSpider(scrapy.Spider):
     """Base spider: arguments validated by `params_model` at construction."""
 
     params_model: ClassVar[type[BaseModel]]
+    #: What `scrapy check` builds the spider with (it passes no arguments); its contracts
+    #: then send their own requests, so nothing is fetched from these.
+    contract_arguments: ClassVar[dict[str, str]] = {}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         # Arguments starting with "_" are Scrapy's or Scrapyd's own (such as `_job`).
@@ -74,7 +77,15 @@ class TwinSpider(scrapy.Spider):
         self._skipped: set[str] = set()
 
     @classmethod
+    def check_arguments(cls, kwargs: dict[str, Any]) -> None:
+        """Raise ValueError (ArgumentError) with the message `__init__` would give, before
+        any crawl starts: `scrapy crawl` and `twin crawl` print it alone and stop."""
+        parse_params(cls.params_model, cls.name, {k: v for k, v in kwargs.items() if k[:1] != "_"})
+
+    @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> TwinSpider:
+        if crawler.settings.getbool("TWIN_CONTRACTS") and not kwargs:
+            kwargs = dict(cls.contract_arguments)
         spider = super().from_crawler(crawler, *args, **kwargs)
         crawler.signals.connect(spider.on_idle, signal=signals.spider_idle)
         return spider

@@ -120,7 +120,14 @@ class GitHubRoutes:
 
     # --- API callbacks ------------------------------------------------------------------
     async def parse_github_owner(self, response: Response) -> Any:
-        """The owner's profile: their name is the author unless one was given."""
+        """The owner's profile: their name is the author unless one was given; then the
+        request for their repositories.
+
+        @fixture tests/fixtures/github/user.json
+        @meta {"twin_gh_login": "adaquill"}
+        @returns requests 1 1
+        @returns items 0 0
+        """
         payload = await self._github_payload(response, "GitHub user")
         if isinstance(payload, scrapy.Request):
             yield payload
@@ -370,6 +377,7 @@ class GitHubRoutes:
 class GitHubSpider(GitHubRoutes, TwinSpider):
     name = "github"
     params_model = GitHubParams
+    contract_arguments = {"user": "adaquill"}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -340,6 +340,12 @@ class LinkedInRoutes(BrowserSpider):
             yield self.pulse_request(url)
 
     def parse_pulse(self, response: Response) -> Iterator[Document]:
+        """An article page (linkedin.com/pulse/...): one document.
+
+        @fixture tests/fixtures/linkedin/pulse.html
+        @returns items 1 1
+        @scrapes title content published_at extractor
+        """
         self._stop_at_wall(response, "an article")
         if response.status >= 400:
             self.fail_page(response.url, f"HTTP {response.status}")
@@ -371,6 +377,7 @@ class LinkedInRoutes(BrowserSpider):
 class LinkedInSpider(LinkedInRoutes, TwinSpider):
     name = "linkedin"
     params_model = LinkedInParams
+    contract_arguments = {"export": "tests/fixtures/linkedin/export"}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -188,6 +188,13 @@ class MediumRoutes:
         )
 
     def parse_medium_story(self, response: Response) -> Iterator[Document]:
+        """A story page: one document.
+
+        @fixture tests/fixtures/extract/medium/free_story_code/page.html
+        @returns items 1 1
+        @returns requests 0 0
+        @scrapes title content published_at byline extractor
+        """
         if response.status >= 400 and response.status not in (401, 403, 429, 503):
             self.fail_page(response.url, f"HTTP {response.status}")
             return
@@ -273,6 +280,7 @@ class MediumRoutes:
 class MediumSpider(MediumRoutes, BrowserSpider, TwinSpider):
     name = "medium"
     params_model = MediumParams
+    contract_arguments = {"user": "adaquill"}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -2,6 +2,7 @@
 
 scrapy crawl seeds -a file=seeds/example.yaml
 scrapy crawl seeds -a yaml="$(cat seeds/example.yaml)"     # the content (Scrapyd jobs)
+scrapy crawl seeds -a url=https://ada.example/,https://medium.com/@ada   # links, no file
 """
 
 from __future__ import annotations
@@ -9,9 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from twin_scraper.browser import BrowserSpider
-from twin_scraper.params import SeedsParams
+from twin_scraper.params import SeedsParams, parse_params
 from twin_scraper.platforms import LINKEDIN, platform_for
-from twin_scraper.seeds import LinkKind, load_seed_file, parse_seeds
+from twin_scraper.seeds import LinkKind, SeedBatch, load_seed_file, parse_seeds, url_batch
 from twin_scraper.spiders.article import ArticleRoutes
 from twin_scraper.spiders.base import TwinSpider
 from twin_scraper.spiders.github import GitHubRoutes
@@ -36,19 +37,32 @@ class SeedsSpider(
 
     name = "seeds"
     params_model = SeedsParams
+    contract_arguments = {"url": "http://127.0.0.1/"}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        if self.params.yaml is not None:
-            self.batch = parse_seeds(self.params.yaml, "-a yaml")
-        else:
-            self.batch = load_seed_file(self.params.file)
+        self.batch = self.load_batch(self.params)
         self.author = self.batch.author
         self._sites = {}
         self._substack_publications = {}
         self.include_coauthored = False
 
+    @classmethod
+    def check_arguments(cls, kwargs: dict[str, Any]) -> None:
+        ours = {k: v for k, v in kwargs.items() if k[:1] != "_"}
+        cls.load_batch(parse_params(cls.params_model, cls.name, ours))
+
+    @staticmethod
+    def load_batch(params: Any) -> SeedBatch:
+        if params.url is not None:
+            return url_batch(params.url, params.author, params.limit)
+        if params.yaml is not None:
+            return parse_seeds(params.yaml, "-a yaml")
+        return load_seed_file(params.file)
+
     def report_arguments(self) -> dict[str, Any]:
+        if self.params.url is not None:
+            return {"url": self.params.url, "author": self.author, "links": len(self.batch.links)}
         source = {"file": self.params.file} if self.params.file else {"yaml": "(inline)"}
         return {**source, "author": self.author, "links": len(self.batch.links)}
 

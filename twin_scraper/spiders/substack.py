@@ -236,6 +236,14 @@ class SubstackRoutes:
         )
 
     def parse_substack_post(self, response: Response) -> Iterator[Document | scrapy.Request]:
+        """A post from the API: one document (or its page, when there is no API).
+
+        @fixture tests/fixtures/extract/substack/free_post/post.json
+        @meta {"twin_page": "https://adabakes.substack.com/p/sourdough", "twin_author": "Ada"}
+        @returns items 1 1
+        @returns requests 0 0
+        @scrapes title content published_at canonical_url extractor
+        """
         page = response.meta["twin_page"]
         try:
             if response.status != 200 or not isinstance(response, TextResponse):
@@ -258,6 +266,13 @@ class SubstackRoutes:
         yield self._substack_document(fields, response)
 
     def parse_substack_page(self, response: Response) -> Iterator[Document]:
+        """A post's page, for sites without the API: one document.
+
+        @fixture tests/fixtures/extract/substack/page_markup_paid/page.html
+        @meta {"twin_author": "Ada Quill"}
+        @returns items 1 1
+        @scrapes title content extractor
+        """
         if response.status >= 400 and response.status not in (401, 403, 429, 503):
             self.fail_page(response.url, f"HTTP {response.status}")
             return
@@ -285,6 +300,7 @@ class SubstackRoutes:
 class SubstackSpider(SubstackRoutes, TwinSpider):
     name = "substack"
     params_model = SubstackParams
+    contract_arguments = {"publication": "adabakes"}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

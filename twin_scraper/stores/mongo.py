@@ -318,6 +318,14 @@ class MongoStore:
     def latest_runs(self, limit: int = 1) -> list[dict[str, Any]]:
         return list(self.db.crawl_runs.find().sort("started_at", -1).limit(limit))
 
+    def run_ids(self) -> list[str]:
+        """Every stored run's id, newest first."""
+        cursor = self.db.crawl_runs.find({}, {"_id": 1}).sort("started_at", -1)
+        return [str(run["_id"]) for run in cursor]
+
+    def run(self, run_id: str) -> dict[str, Any] | None:
+        return self.db.crawl_runs.find_one({"_id": run_id})
+
 
 def _to_embed(model: str) -> dict[str, Any]:
     return {"$or": [{"embed.status": {"$ne": EMBED_DONE}}, {"embed.model": {"$ne": model}}]}

@@ -165,5 +165,12 @@ class QdrantStore:
         )
         return [Hit(point.score, point.payload or {}) for point in response.points]
 
+    def authors(self, limit: int = 10_000) -> list[str]:
+        """The authors whose chunks are stored (a facet: each once, whatever their count)."""
+        if not self.count():
+            return []
+        response = self.client.facet(self.collection, key="author", limit=limit, exact=True)
+        return [str(hit.value) for hit in response.hits]
+
     def count(self) -> int:
         return self.client.count(self.collection, exact=True).count
