@@ -148,7 +148,11 @@ async def test_every_post_of_a_publication_is_stored_with_its_fields(
     assert domain["reasons"] == {
         f"written by {BEN}, not {ADA}": 1,
         f"co-written by {ADA}, {BEN} (include_coauthored=true to keep it)": 1,
+        "paid, preview only": 1,  # stored, and named as what it is
     }
+    (preview,) = domain["previews"]
+    assert preview["url"] == f"{base}/p/pricing-a-loaf"
+    assert preview["detail"] == f"paid, preview only ({paid['word_count']} words)"
     assert not any("guest-fermentation" in h or "bread-science" in h for h in ada.post_hits())
     points = qdrant_points(store_config)
     assert {p.payload["doc_id"] for p in points} == {d["_id"] for d in docs.values()}

@@ -437,6 +437,7 @@ def story_fields(
         "extractor": EXTRACTOR_NAME,
         "extractor_version": EXTRACTOR_VERSION,
         "truncated": story.truncated,
+        "preview": "member-only" if story.truncated else None,
         "quality": quality,
         "quality_reason": reason,
         "http_status": http_status,

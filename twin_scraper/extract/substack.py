@@ -32,6 +32,8 @@ EXTRACTOR_VERSION = "1.0"
 #: The archive answers 400 to a larger `limit`.
 ARCHIVE_MAX_LIMIT = 50
 FREE_AUDIENCE = "everyone"
+#: What a visitor gets of a post with another audience: its free preview.
+PREVIEW_KINDS = {"only_paid": "paid", "founding": "paid", "only_free": "subscriber-only"}
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 _SLUG = re.compile(r"^/p/([^/]+)/?$")
@@ -330,10 +332,13 @@ def post_fields(
     bylines = bylines_of(post)
     audience = post.get("audience")
     truncated = audience != FREE_AUDIENCE
+    preview = PREVIEW_KINDS.get(str(audience), "paid") if truncated else None
     content = body_markdown(post.get("body_html"), canonical)
     if not content.strip() and truncated:
         # A paid post without preview: the archive's excerpt is all there is.
         content = _text(post.get("truncated_body_text")) or _text(post.get("description")) or ""
+    # A paid post with nothing at all is reported by the quality gate as a preview.
+    empty = not content.strip() and not truncated
     names = [b.name for b in bylines]
     fields: dict[str, Any] = {
         "platform": "substack",
@@ -351,8 +356,10 @@ def post_fields(
         "extractor": EXTRACTOR_NAME,
         "extractor_version": EXTRACTOR_VERSION,
         "truncated": truncated,
-        "quality": Quality.OK if content.strip() else Quality.EMPTY,
-        "quality_reason": None if content.strip() else "the post has no body",
+        "authoritative": True,  # the post object Substack serves, body_html as written
+        "preview": preview,
+        "quality": Quality.EMPTY if empty else Quality.OK,
+        "quality_reason": "the post has no body" if empty else None,
         "http_status": 200,
         "raw_html": raw if raw is not None else json.dumps(post, ensure_ascii=False),
         "extra": {
@@ -445,6 +452,7 @@ def post_page_fields(
         "extractor": EXTRACTOR_NAME,
         "extractor_version": EXTRACTOR_VERSION,
         "truncated": truncated,
+        "preview": "paid" if truncated and body is not None else None,
         "quality": quality,
         "quality_reason": reason,
         "http_status": http_status,
