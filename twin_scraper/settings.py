@@ -200,6 +200,8 @@ LINKEDIN_SCROLL_PAUSE = 1.5
 # Where `-a publication=NAME` lives ({name} is replaced); tests point it at 127.0.0.1, and
 # links on its host are routed to the substack spider.
 SUBSTACK_BASE_URL = "https://{name}.substack.com"
+# Where people's profiles (substack.com/@handle) and their API live; tests point it at 127.0.0.1.
+SUBSTACK_PROFILE_URL = "https://substack.com"
 SUBSTACK_ARCHIVE_PAGE_SIZE = 50  # posts per archive page: Substack refuses more than 50
 # Skip fetching a listed post whose archive date and fields (title, subtitle, audience,
 # word count) match the stored ones. Off: every post is fetched (changes found by content).

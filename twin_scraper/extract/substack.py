@@ -1,10 +1,14 @@
 """Substack: pure functions over the JSON and HTML a publication serves.
 
 A publication lists its posts in a JSON archive (`/api/v1/archive?sort=new&offset=N&limit=M`,
-a bare array of post objects without bodies, at most 50 a page) and serves each post with its
-body at `/api/v1/posts/<slug>`. Paid posts come with the free preview only (or no body at
-all), so their `audience` decides `truncated`. Authors are the post's `publishedBylines`: a
-guest post or a co-written one names someone else, and is told apart from the owner's own.
+a bare array of post objects without bodies, at most 50 a page) and in its `sitemap.xml` (each
+post's `/p/<slug>` with a `lastmod`, the only update date a listing gives), and serves each post
+with its body at `/api/v1/posts/<slug>`. A person's publications are listed by their profile,
+`substack.com/api/v1/user/<handle>/public_profile` (`publicationUsers`; the `subscriptions`
+there are what they read, not what they write). Paid posts come with the free preview only
+(or no body at all), so their `audience` decides `truncated`. Authors are the post's
+`publishedBylines`: a guest post or a co-written one names someone else, and is told apart
+from the owner's own.
 When a site does not serve the API, the post page is read instead: its `window._preloads`
 carry the same post object, else its markup is extracted.
 """
@@ -38,6 +42,7 @@ PREVIEW_KINDS = {"only_paid": "paid", "founding": "paid", "only_free": "subscrib
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 _SLUG = re.compile(r"^/p/([^/]+)/?$")
 _OPEN_SUBSTACK = re.compile(r"^/pub/([a-z0-9-]+)/p/([^/]+)/?$")
+_PROFILE = re.compile(r"^/@([\w.-]{1,80})/?$")
 _PAYWALL = re.compile(r"""class=["'](?:[^"']*\s)?paywall[\s"']""")
 _HAS_CLASS = 'contains(concat(" ", normalize-space(@class), " "), " %s ")'
 _PRELOADS = re.compile(r"window\._preloads\s*=\s*JSON\.parse\((\"(?:[^\"\\]|\\.)*\")\)")
@@ -120,6 +125,21 @@ def post_location(url: str) -> tuple[str, str] | None:
     return f"{parts.scheme.lower()}://{parts.netloc.lower()}", match.group(1)
 
 
+def profile_handle(url: str) -> str | None:
+    """The handle of a person's profile URL (`substack.com/@handle`), else None."""
+    match = _PROFILE.match(urlsplit(url.strip()).path)
+    return match.group(1).lower() if match else None
+
+
+def profile_api_url(site: str, handle: str) -> str:
+    """Where Substack serves a person's public profile (`site`: https://substack.com)."""
+    return f"{site.rstrip('/')}/api/v1/user/{handle}/public_profile"
+
+
+def sitemap_url(base: str) -> str:
+    return f"{base}/sitemap.xml"
+
+
 def archive_url(base: str, offset: int, limit: int) -> str:
     if not 1 <= limit <= ARCHIVE_MAX_LIMIT:
         raise ValueError(f"archive pages hold 1 to {ARCHIVE_MAX_LIMIT} posts, not {limit}")
@@ -171,6 +191,46 @@ def archive_item(post: dict[str, Any]) -> ArchiveItem:
         audience=post.get("audience"),
         signature=listing_signature(post),
     )
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A person's public profile: their name and the publications they write for."""
+
+    name: str | None
+    handle: str | None
+    #: (subdomain, role) of each publication the person is a public member of, owner first.
+    publications: tuple[tuple[str, str | None], ...]
+
+
+def parse_profile(text: str) -> Profile:
+    """`/api/v1/user/<handle>/public_profile`; raises SubstackError when it is not one.
+    Only `publicationUsers` are the person's publications (admin: their own; others: where
+    they contribute); `subscriptions` are what they read and are left alone."""
+    data = _load_json(text, "public profile")
+    if not isinstance(data, dict) or not isinstance(data.get("publicationUsers"), list):
+        raise SubstackError("JSON answer is not a Substack profile (no publicationUsers)")
+    found: dict[str, str | None] = {}
+    for member in data["publicationUsers"]:
+        if not isinstance(member, dict) or member.get("public") is False:
+            continue
+        publication = member.get("publication")
+        subdomain = publication.get("subdomain") if isinstance(publication, dict) else None
+        if isinstance(subdomain, str) and _NAME.match(subdomain.lower()):
+            found.setdefault(subdomain.lower(), member.get("role"))
+    owned_first = sorted(found.items(), key=lambda item: item[1] != "admin")
+    return Profile(_text(data.get("name")), _text(data.get("handle")), tuple(owned_first))
+
+
+def sitemap_posts(pages: list[tuple[str, datetime | None]]) -> dict[str, datetime | None]:
+    """Slug -> `lastmod` of the posts a publication's sitemap lists (its other pages, the
+    home, about and archive, are left out)."""
+    posts: dict[str, datetime | None] = {}
+    for url, lastmod in pages:
+        location = post_location(url)
+        if location is not None:
+            posts.setdefault(location[1], lastmod)
+    return posts
 
 
 def parse_post(text: str) -> dict[str, Any]:
