@@ -177,6 +177,8 @@ def post_page(post: dict[str, Any]) -> str:
     )
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
+<meta name="generator" content="Substack">
+<link rel="preconnect" href="https://substackcdn.com">
 <title>{html.escape(post["title"])} - by {html.escape(names)}</title>
 <meta property="og:type" content="article">
 <meta property="og:title" content="{html.escape(post["title"])}">
@@ -196,6 +198,24 @@ def post_page(post: dict[str, Any]) -> str:
 <div class="post-footer"><button class="like-button">Like</button>
 <a href="/subscribe">Subscribe</a></div></article>
 <div class="comments-section">Comments</div></div></body></html>"""
+
+
+#: A publication's home page as Substack serves it on any domain (markers as on real
+#: pages: the generator meta, assets on substackcdn.com, `window._preloads`).
+HOME_PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="generator" content="Substack">
+<title>Ada Bakes | Ada Quill | Substack</title>
+<meta property="og:type" content="article"><meta property="og:site_name" content="Ada Bakes">
+<link rel="preconnect" href="https://substackcdn.com">
+<link rel="alternate" type="application/rss+xml" href="{{BASE}}/feed" title="Ada Bakes">
+<link rel="stylesheet" href="https://substackcdn.com/bundle/theme/main.css">
+</head><body><div id="entry"><div class="main-menu"><a href="/">Home</a>
+<a href="/archive">Archive</a><a href="/about">About</a></div>
+<div class="homepage"><h1>Ada Bakes</h1><p>Notes from a home bakery.</p></div></div>
+<script>window._preloads = JSON.parse("{\\"base_url\\":\\"{{BASE}}\\"}")</script>
+<script src="https://substackcdn.com/bundle/static/js/main.js" defer></script>
+</body></html>"""
 
 
 class MockSubstack:
@@ -300,7 +320,7 @@ class MockSubstack:
         elif path.startswith("/p/") and path.removeprefix("/p/").strip("/") in self.posts:
             self._send(handler, 200, post_page(self.posts[path.removeprefix("/p/").strip("/")]))
         elif path == "/":
-            self._send(handler, 200, "<html><head><title>Home</title></head><body></body></html>")
+            self._send(handler, 200, HOME_PAGE.replace("{{BASE}}", self.base))
         else:
             self._send(handler, 404, "<html><title>Not Found</title>Not Found</html>")
 

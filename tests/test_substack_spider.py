@@ -471,3 +471,23 @@ async def test_short_posts_and_paid_previews_are_kept_and_named(
     # Stored previews are unchanged listings now: not fetched again.
     assert "/api/v1/posts/members-note" not in ada.hits
     assert "/api/v1/posts/short-note" not in ada.hits
+
+
+@deferred_f_from_coro_f
+async def test_a_substack_on_its_own_domain_in_a_seed_file_is_read_as_substack(
+    ada: MockSubstack, settings: dict, mongo: MongoStore, tmp_path: Path
+) -> None:
+    # SUBSTACK_BASE_URL left at *.substack.com: the mock's host is an unknown domain, sent
+    # to the generic extractor until its first page shows it is Substack.
+    seed = tmp_path / "ada.yaml"
+    seed.write_text(f"author: {ADA}\nlinks:\n  - {ada.base}/\n  - url: {ada.base}/p/week-3\n")
+    result = await run_spider("seeds", no_embed(settings), file=str(seed))
+    assert result.stats["finish_reason"] == "finished"
+    docs = stored(mongo)
+    assert len(docs) == OWN
+    assert {d["platform"] for d in docs.values()} == {"substack"}
+    assert {d["extractor"] for d in docs.values()} == {"substack"}
+    assert "/api/v1/archive" in "".join(ada.hits) and "/api/v1/posts/week-3" in ada.hits
+    assert "/feed" not in ada.hits  # never discovered as a generic blog
+    run = mongo.latest_runs(1)[0]
+    assert not any(d["failures"] for d in run["domains"])

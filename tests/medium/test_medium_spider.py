@@ -261,3 +261,24 @@ async def test_without_a_feed_the_profile_list_alone_finds_every_story(
     result = await run_spider(MediumSpider, crawl_settings, user="adaquill")
     assert set(stored(mongo)) == {canonicalize_url(medium.url(s)) for s in medium.stories}
     assert result.stats["finish_reason"] == "finished"
+
+
+@deferred_f_from_coro_f
+async def test_a_medium_publication_on_its_own_domain_in_a_seed_file_is_read_as_medium(
+    publication: MockMedium, settings: dict[str, Any], mongo: MongoStore, tmp_path: Path
+) -> None:
+    # MEDIUM_BASE_URL left at medium.com: `localhost` is an unknown domain, sent to the
+    # generic extractor until its home page's markup shows it is served by Medium.
+    seed = tmp_path / "ada.yaml"
+    seed.write_text(f"author: Ada Quill\nlinks:\n  - {publication.server.url('/')}\n")
+    result = await run_spider(
+        "seeds",
+        {**settings, "EMBED_ENABLED": False, "MEDIUM_LIST_PAUSE_MS": 100},
+        file=str(seed),
+    )
+    assert result.stats["finish_reason"] == "finished"
+    docs = stored(mongo)
+    ada = [s for s in publication.stories if s.author == ADA]
+    assert set(docs) == {canonicalize_url(publication.url(s)) for s in ada}
+    assert {(d["platform"], d["extractor"]) for d in docs.values()} == {("medium", "medium")}
+    assert all(d["extra"]["story_id"] for d in docs.values())
