@@ -80,10 +80,14 @@ class MediumStory:
 
 @dataclass(frozen=True)
 class ListedStory:
-    """A story found on a profile or publication list, with the date the list prints."""
+    """A story found on a profile or publication list, with the date the list prints, or
+    with its exact dates and lock where Medium's own data (Apollo, GraphQL) gives them."""
 
     url: str
     published: datetime | None
+    updated: datetime | None = None  # `latestPublishedAt`: moves when the story is edited
+    locked: bool | None = None
+    author_handle: str | None = None
 
 
 # --- URLs ---------------------------------------------------------------------------------
@@ -509,6 +513,80 @@ def listed_stories(html: str, page_url: str, now: datetime | None = None) -> lis
             if story_id(absolute) and absolute not in found:
                 found[absolute] = ListedStory(absolute, date)
     return list(found.values())
+
+
+def profile_stories(html: str) -> tuple[list[ListedStory], str | None]:
+    """The stories a rendered profile's Apollo cache holds (`window.__APOLLO_STATE__`: the
+    user's `homepagePostsConnection` page of `Post:<id>` entries with `mediumUrl`,
+    `firstPublishedAt`, `latestPublishedAt`, `isLocked`), and the `from` cursor of the next
+    page; ([], None) for a page without one."""
+    _, cache = _apollo_post(html, None)
+    stories: dict[str, ListedStory] = {}
+    cursor = None
+    for key, value in cache.items():
+        if not (key.startswith("User:") and isinstance(value, dict)):
+            continue
+        for field_name, connection in value.items():
+            if not field_name.startswith("homepagePostsConnection") or not isinstance(
+                connection, dict
+            ):
+                continue
+            for ref in connection.get("posts") or []:
+                story = _listed_post(_resolve(cache, ref), cache)
+                if story is not None:
+                    stories.setdefault(story.url, story)
+            cursor = cursor or _next_from(connection)
+    return list(stories.values()), cursor
+
+
+def graphql_stories(text: str) -> tuple[list[ListedStory], str | None]:
+    """The stories of one `UserProfileQuery` answer (`[{"data": {"userResult": {
+    "homepagePostsConnection": {"posts": [...], "pagingInfo": {"next": {"from": ...}}}}}}]`,
+    the JSON Medium's web app pages a profile with), and the next page's cursor."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return [], None
+    stories: list[ListedStory] = []
+    cursor = None
+    for answer in data if isinstance(data, list) else [data]:
+        user = (
+            ((answer or {}).get("data") or {}).get("userResult")
+            if isinstance(answer, dict)
+            else None
+        )
+        connection = (user or {}).get("homepagePostsConnection") if isinstance(user, dict) else None
+        if not isinstance(connection, dict):
+            continue
+        for post in connection.get("posts") or []:
+            story = _listed_post(post if isinstance(post, dict) else {}, {})
+            if story is not None:
+                stories.append(story)
+        cursor = cursor or _next_from(connection)
+    return stories, cursor
+
+
+def _listed_post(post: dict, cache: dict) -> ListedStory | None:
+    url = _text(post.get("mediumUrl"))
+    if not url or not story_id(url):
+        return None
+    creator = _resolve(cache, post.get("creator")) if cache else post.get("creator") or {}
+    handle = _text(creator.get("username")).lower() if isinstance(creator, dict) else ""
+    locked = post.get("isLocked")
+    return ListedStory(
+        url=story_url(url),
+        published=_millis(post.get("firstPublishedAt")),
+        updated=_millis(post.get("latestPublishedAt")),
+        locked=locked if isinstance(locked, bool) else None,
+        author_handle=handle or None,
+    )
+
+
+def _next_from(connection: dict) -> str | None:
+    paging = connection.get("pagingInfo")
+    following = paging.get("next") if isinstance(paging, dict) else None
+    cursor = following.get("from") if isinstance(following, dict) else None
+    return str(cursor) if cursor not in (None, "") else None
 
 
 def _list_date(preview: etree._Element, now: datetime | None = None) -> datetime | None:
