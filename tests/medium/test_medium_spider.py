@@ -5,6 +5,7 @@ real Chromium), Scrapy's engine, MongoDB (nx-27017) and Qdrant (local mode)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -176,6 +177,35 @@ async def test_a_single_member_only_story_is_stored_truncated_with_its_preview(
     assert doc["content"].startswith("This is story number 3")
     assert doc["canonical_url"] == canonicalize_url(medium.url(story))
     assert result.stats.get("playwright/page_count") is None  # no browser for a story
+    [run] = mongo.latest_runs(1)
+    [preview] = [p for d in run["domains"] for p in d["previews"]]
+    assert preview["detail"] == f"member-only, preview only ({doc['word_count']} words)"
+
+
+@deferred_f_from_coro_f
+async def test_a_short_member_only_preview_is_kept_not_called_empty(
+    medium: MockMedium, settings: dict[str, Any], mongo: MongoStore
+) -> None:
+    story = medium.stories[2]
+    opening = (
+        '<p id="0a1b" class="pw-post-body-paragraph" data-selectable-paragraph="">'
+        "Feature flags are debts with interest.</p>"
+    )
+    short = replace(story, body=f"{opening}\n{story.body}", preview_paragraphs=1)
+    medium.stories[2] = short
+    medium.publish()
+    await run_spider(
+        MediumSpider,
+        {**medium_settings(settings, medium), "EMBED_ENABLED": False},
+        url=medium.url(short),
+    )
+    [doc] = stored(mongo).values()
+    assert doc["content"] == "Feature flags are debts with interest."
+    assert doc["truncated"] is True and doc["preview"] == "member-only"
+    [run] = mongo.latest_runs(1)
+    [domain] = run["domains"]
+    assert domain["reasons"] == {"member-only, preview only": 1}
+    assert domain["previews"][0]["detail"] == "member-only, preview only (6 words)"
 
 
 @pytest.fixture
