@@ -3,8 +3,12 @@
 JSON as Substack serves it (keys and types as probed on real publications): the archive
 (`/api/v1/archive?sort=new&offset=N&limit=M`, a bare array without bodies, newest first,
 400 for a limit over 50), posts (`/api/v1/posts/<slug>`: the body for free posts, the
-preview only for paid ones, plus `updated_at`), post pages (`/p/<slug>`) and robots.txt.
-A test edits `posts` between crawls and reads `hits` to see what was requested.
+preview only for paid ones, plus `updated_at`), post pages (`/p/<slug>`), robots.txt, the
+publication's `sitemap.xml` (a standard urlset: the home, archive and about pages and every
+post's `/p/<slug>` with its `lastmod`) and people's profiles
+(`/api/v1/user/<handle>/public_profile`, shaped like `tests/fixtures/extract/substack/
+public_profile.json`). A test edits `posts` between crawls and reads `hits` to see what was
+requested; `hidden` slugs are left out of the archive (the sitemap still lists them).
 """
 
 from __future__ import annotations
@@ -173,6 +177,8 @@ def post_page(post: dict[str, Any]) -> str:
     )
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
+<meta name="generator" content="Substack">
+<link rel="preconnect" href="https://substackcdn.com">
 <title>{html.escape(post["title"])} - by {html.escape(names)}</title>
 <meta property="og:type" content="article">
 <meta property="og:title" content="{html.escape(post["title"])}">
@@ -194,6 +200,24 @@ def post_page(post: dict[str, Any]) -> str:
 <div class="comments-section">Comments</div></div></body></html>"""
 
 
+#: A publication's home page as Substack serves it on any domain (markers as on real
+#: pages: the generator meta, assets on substackcdn.com, `window._preloads`).
+HOME_PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="generator" content="Substack">
+<title>Ada Bakes | Ada Quill | Substack</title>
+<meta property="og:type" content="article"><meta property="og:site_name" content="Ada Bakes">
+<link rel="preconnect" href="https://substackcdn.com">
+<link rel="alternate" type="application/rss+xml" href="{{BASE}}/feed" title="Ada Bakes">
+<link rel="stylesheet" href="https://substackcdn.com/bundle/theme/main.css">
+</head><body><div id="entry"><div class="main-menu"><a href="/">Home</a>
+<a href="/archive">Archive</a><a href="/about">About</a></div>
+<div class="homepage"><h1>Ada Bakes</h1><p>Notes from a home bakery.</p></div></div>
+<script>window._preloads = JSON.parse("{\\"base_url\\":\\"{{BASE}}\\"}")</script>
+<script src="https://substackcdn.com/bundle/static/js/main.js" defer></script>
+</body></html>"""
+
+
 class MockSubstack:
     """`with MockSubstack(publication, posts) as site: site.base ...`; `posts` are full
     post objects by slug (a paid one holding its preview); `no_api` slugs answer 404 on
@@ -202,6 +226,8 @@ class MockSubstack:
     def __init__(self) -> None:
         self.posts: dict[str, dict[str, Any]] = {}
         self.no_api: set[str] = set()
+        self.hidden: set[str] = set()
+        self.profiles: dict[str, dict[str, Any]] = {}
         self.hits: list[str] = []
         self._lock = threading.Lock()
         site = self
@@ -238,7 +264,25 @@ class MockSubstack:
 
     def archive(self, offset: int, limit: int) -> list[dict[str, Any]]:
         newest = sorted(self.posts.values(), key=lambda p: p["post_date"], reverse=True)
-        return [archive_item(p) for p in newest[offset : offset + limit]]
+        listed = [p for p in newest if p["slug"] not in self.hidden]
+        return [archive_item(p) for p in listed[offset : offset + limit]]
+
+    def sitemap(self) -> str:
+        """The publication's sitemap: its pages, then every post with its lastmod."""
+        pages = [f"<url><loc>{self.base}/{p}</loc><changefreq>daily</changefreq></url>"
+                 for p in ("", "archive", "about")]  # fmt: skip
+        for post in sorted(self.posts.values(), key=lambda p: p["post_date"], reverse=True):
+            pages.append(
+                f"<url><loc>{self.base}/p/{post['slug']}</loc>"
+                f"<lastmod>{post['updated_at'][:10]}</lastmod><changefreq>monthly</changefreq>"
+                "</url>"
+            )
+        return (
+            '<?xml version="1.0" encoding="UTF-8"?>\n'
+            '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+            + "".join(pages)
+            + "</urlset>"
+        )
 
     def _handle(self, handler: BaseHTTPRequestHandler) -> None:
         parts = urlsplit(handler.path)
@@ -259,6 +303,14 @@ class MockSubstack:
                 self._send_json(handler, 400, {"errors": [error | {"msg": "Invalid value"}]})
             else:
                 self._send_json(handler, 200, self.archive(offset, limit))
+        elif path == "/sitemap.xml":
+            self._send(handler, 200, self.sitemap(), "application/xml")
+        elif path.startswith("/api/v1/user/") and path.endswith("/public_profile"):
+            handle = path.removeprefix("/api/v1/user/").removesuffix("/public_profile")
+            if handle in self.profiles:
+                self._send_json(handler, 200, self.profiles[handle])
+            else:
+                self._send_json(handler, 404, {"error": "User not found"})
         elif path.startswith("/api/v1/posts/"):
             slug = path.removeprefix("/api/v1/posts/")
             if slug in self.posts and slug not in self.no_api:
@@ -268,7 +320,7 @@ class MockSubstack:
         elif path.startswith("/p/") and path.removeprefix("/p/").strip("/") in self.posts:
             self._send(handler, 200, post_page(self.posts[path.removeprefix("/p/").strip("/")]))
         elif path == "/":
-            self._send(handler, 200, "<html><head><title>Home</title></head><body></body></html>")
+            self._send(handler, 200, HOME_PAGE.replace("{{BASE}}", self.base))
         else:
             self._send(handler, 404, "<html><title>Not Found</title>Not Found</html>")
 

@@ -72,12 +72,18 @@ def test_shares_csv_quirks_give_the_posts_as_written() -> None:
 @pytest.mark.parametrize(
     ("commentary", "text"),
     [
-        ('"one line"', "one line"),
+        ('"one line"', '"one line"'),  # one line has no export quoting: the author's quotes
         ('"first"\r\n""\r\n"second ""quoted"""', 'first\n\nsecond "quoted"'),
         ("not wrapped, kept as is", "not wrapped, kept as is"),
         ('"wrapped"\nnot wrapped "x"', '"wrapped"\nnot wrapped "x"'),  # mixed: left alone
         ('"a"\n\n\n\n"b"\n', "a\n\nb"),
         ("", ""),
+        # Real exports (2025, 2026): lines joined by `"\n"`, blank lines `""`, the author's
+        # quotes single, the post's own first and last quotes kept.
+        ('the program."\n""\n"WHAT? A retreat.', "the program.\n\nWHAT? A retreat."),
+        ('Asked "why"?"\n""Because," she said."', 'Asked "why"?\n"Because," she said."'),
+        ('"Quoted" opening."\n" 1. indented"\n"', '"Quoted" opening.\n 1. indented'),
+        ('He said "hi""\n""Yes" she said', 'He said "hi"\n"Yes" she said'),
     ],
 )
 def test_share_text_removes_only_the_exports_own_quoting(commentary: str, text: str) -> None:
@@ -252,7 +258,122 @@ async def test_seed_file_with_a_linkedin_export(
 def test_an_oversized_member_is_refused_by_its_real_size(
     export_zip: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("twin_scraper.extract.linkedin.MAX_EXPORT_FILE_BYTES", 1000)
+    monkeypatch.setattr("twin_scraper.extract.linkedin.MAX_EXPORT_FILE_BYTES", 900)
     for export in (export_zip, EXPORT):
         with pytest.raises(ExportError, match=r"\.(csv|html) is too large to be a real one"):
             read_export(export)
+
+
+# --- real export formats: 2025-2026 and 2018 (see each fixture's README) ---------------
+EXPORT_2025 = TESTS_DIR / "fixtures" / "linkedin" / "export_2025"
+EXPORT_2018 = TESTS_DIR / "fixtures" / "linkedin" / "export_2018"
+# Bold letters as LinkedIn posts carry them (Unicode mathematical bold: WHAT, WHY, SURE).
+WHAT, WHY, SURE = (
+    "\U0001d5ea\U0001d5db\U0001d5d4\U0001d5e7",
+    "\U0001d5ea\U0001d5db\U0001d5ec",
+    ("\U0001d5e6\U0001d5e8\U0001d5e5\U0001d5d8"),
+)
+RETREAT = (
+    "I'm off for a week-long baking retreat in the hills.\n\n"
+    f"{WHAT}? Seven days of bread. No phone, laptop, or oven timer.\n"
+    f'{WHY}? A friend called it "the best week of the year".\n'
+    f"{SURE}? I've never been away from my starter for this long. Let's see!\n\n"
+    "I've scheduled posts, so you'll still see stuff. But I won't be replying."
+)
+
+
+def test_a_2025_export_reads_posts_as_the_member_wrote_them() -> None:
+    posts, problems = parse_shares((EXPORT_2025 / "Shares.csv").read_bytes())
+    assert problems == []
+    texts = [p.text for p in posts]
+    assert texts[0] == RETREAT
+    assert texts[1] == (
+        "Here's my mid-year baking bingo:\n\n 1. Bake every day. 183/183 so far!\n"
+        " 2. Teach 50 people to shape a loaf. At 31/50\n\nHow are your goals going?"
+    )
+    assert texts[2].startswith('"Is rye flour really that different?" a baker asked')
+    assert texts[2].endswith('I wrote up the details "for the impatient".')
+    assert texts[3] == '"Bread is a clock you can eat." \u2014 my grandmother'
+    assert texts[4:] == ["", "Proofed."]
+    for text in texts:  # no export quoting left anywhere
+        assert '"\n"' not in text and '\n""\n' not in text and not text.endswith('"\n')
+    assert posts[2].urn == "urn:li:groupPost:9015002-7342411010995081217"
+    assert posts[1].shared_url == "https://ada.example/posts/bingo/" and posts[0].shared_url is None
+
+
+def test_a_2018_export_in_utf16_with_tabs_and_spaced_columns() -> None:
+    data = (EXPORT_2018 / "Shares.csv").read_bytes()
+    assert data.startswith(b"\xff\xfe") and b"\t\x00" in data  # the fixture is the real form
+    posts, problems = parse_shares(data)
+    assert problems == []
+    assert [p.text for p in posts] == [
+        "Our bakery turns ten today.\n\n"
+        "Thank you to every early riser who ever queued in the rain.",
+        'New post on the blog: why I "feed" my starter by smell.',
+        "",
+    ]
+    assert posts[0].published_at == datetime(2018, 10, 30, 14, 22, 17, tzinfo=UTC)
+    assert posts[0].urn == "urn:li:activity:6462000000000000001"
+    assert posts[1].shared_url == "https://ada.example/posts/starter/"
+    assert posts[0].visibility is None  # a column 2018 exports did not have
+    export = parse_export(read_export(EXPORT_2018), str(EXPORT_2018))
+    assert export.author == "Ada Quill"
+    published, draft = sorted(export.articles, key=lambda a: a.url is None)
+    assert published.url == "https://www.linkedin.com/pulse/ten-years-early-mornings-ada-quill"
+    assert published.published_at == datetime(2018, 3, 2, 10, 15, tzinfo=UTC)
+    assert "```\nlevain 100 g\nwater  350 g\n```" in published.markdown
+    assert draft.url is None  # "Not published yet", its title linking to the editor
+
+
+def test_unknown_columns_are_named_without_nul_characters() -> None:
+    header = "Datum\tLink\tText\r\n2018-01-01\thttps://www.linkedin.com/feed/\thi\r\n"
+    data = b"\xff\xfe" + header.encode("utf-16-le")
+    with pytest.raises(ExportError) as caught:
+        parse_shares(data)
+    message = str(caught.value)
+    assert "\x00" not in message
+    assert message.endswith("(found: Datum, Link, Text)")
+    assert "lacks the column(s) Date, ShareLink, ShareCommentary" in message
+
+
+def test_an_unreadable_shares_csv_is_reported_and_the_articles_still_read(tmp_path: Path) -> None:
+    export = tmp_path / "export"
+    (export / "Articles").mkdir(parents=True)
+    for page in (EXPORT_2018 / "Articles").iterdir():
+        (export / "Articles" / page.name).write_bytes(page.read_bytes())
+    (export / "Shares.csv").write_text("Datum,Link\n2018-01-01,https://x.example/\n")
+    parsed = parse_export(read_export(export), str(export))
+    assert len(parsed.articles) == 2 and parsed.posts == []
+    ((where, why),) = parsed.problems
+    assert where == "Shares.csv" and "found: Datum, Link" in why
+
+
+@pytest.mark.parametrize(
+    ("folder", "posts", "articles"),
+    [(EXPORT_2025, 5, 1), (EXPORT_2018, 2, 1)],
+    ids=["2025", "2018"],
+)
+@deferred_f_from_coro_f
+async def test_scrapy_crawl_linkedin_reads_both_generations(
+    settings: dict, mongo: MongoStore, tmp_path: Path, folder: Path, posts: int, articles: int
+) -> None:
+    export_zip = zip_export(folder, tmp_path / "Complete_LinkedInDataExport.zip")
+    result = await run_spider("linkedin", settings, export=str(export_zip))
+    assert result.stats["finish_reason"] == "finished"
+    assert mongo.count_documents() == {"articles": articles, "posts": posts, "repositories": 0}
+    docs = list(mongo.iter_documents())
+    assert {d["author_full_name"] for d in docs} == {"Ada Quill"}
+    everything = "\n".join(d["content"] for d in docs)
+    assert '"\n"' not in everything and "\x00" not in everything and "DRAFT-TEXT" not in everything
+    (run,) = mongo.latest_runs(1)
+    reasons = {r for domain in run["domains"] for r in domain["reasons"]}
+    assert reasons == {"no text of the author's (a reshare or media alone)"} | (
+        {"an unpublished draft (no public URL in the export)"} if folder == EXPORT_2018 else set()
+    )
+    if folder == EXPORT_2025:
+        # A 25-word article and a one-word post are the member's writing: kept, not "empty".
+        (article,) = [d for d in docs if d["category"] == "articles"]
+        assert article["word_count"] < 40 and article["title"] == "Twenty minutes of rye"
+        assert any(d["content"] == "Proofed." for d in docs)
+        retreat = next(d for d in docs if d["content"].startswith("I'm off"))
+        assert retreat["content"] == RETREAT

@@ -102,3 +102,41 @@ def test_a_long_paywalled_article_is_stored_as_a_preview() -> None:
     free = article_fields(html.replace("false", "true"), "https://news.example/r", "Ada Quill")
     assert free["truncated"] is False
     assert fields_of("articles/plain-essay")["truncated"] is False
+
+
+# --- the word floor: for failed HTML extraction only ---------------------------------
+def _document(words: int, **fields: object) -> object:
+    from twin_scraper.items import Category, Document
+
+    return Document(
+        platform="test",
+        category=Category.ARTICLES,
+        url="https://ada.example/p/x",
+        canonical_url="https://ada.example/p/x",
+        author_full_name="Ada Quill",
+        content=" ".join(["word"] * words),
+        extractor="test",
+        extractor_version="1",
+        **fields,
+    )
+
+
+def test_the_word_floor_spares_authoritative_bodies_and_previews() -> None:
+    from twin_scraper.config import project_settings
+    from twin_scraper.pipelines.quality import rejection
+
+    floor = project_settings().getdict("QUALITY_MIN_WORDS")
+    # A 29-word LinkedIn article from the export, a 30-word Substack post from the API.
+    assert rejection(_document(29, authoritative=True), floor) is None
+    assert rejection(_document(30, authoritative=True), floor) is None
+    # Real HTML articles as short as 28 words exist (../shared/eval): kept.
+    assert rejection(_document(28), floor) is None
+    # A few words left by a failed HTML extraction are not content.
+    assert rejection(_document(6), floor)[0] == Quality.EMPTY
+    # A member-only preview of 12 words is kept (stored as truncated); without a word it
+    # is reported as the preview it is, not as "empty".
+    assert rejection(_document(12, truncated=True, preview="member-only"), floor) is None
+    verdict, reason = rejection(_document(0, truncated=True, preview="paid"), floor)
+    assert verdict == "paid, preview only"
+    assert reason == "paid, preview only (0 words): nothing to keep"
+    assert rejection(_document(0, authoritative=True), floor)[0] == Quality.EMPTY

@@ -150,3 +150,21 @@ def test_linkedin_export_entries_are_paths_next_to_the_seed_file(tmp_path: Path)
         with pytest.raises(SeedFileError) as error:
             parse_seeds(f"author: Ada\nlinks: [{entry}]", str(seeds), base_dir=tmp_path)
         assert message in str(error.value)
+
+
+# --- Medium and Substack behind an author's own domain --------------------------------
+def test_the_platform_of_a_custom_domain_is_told_by_its_markup() -> None:
+    from twin_scraper.platforms import MEDIUM, SUBSTACK, detect_platform
+
+    fixtures = Path(__file__).parent / "fixtures" / "extract"
+    medium = (fixtures / "medium" / "legacy_graf_custom_domain" / "page.html").read_text()
+    assert detect_platform(medium) is MEDIUM  # a real 2016 story on blog.quill.dev
+    real_2015 = fixtures / "medium" / "readability_medium_2015" / "page.html"
+    assert detect_platform(real_2015.read_text()) is MEDIUM  # a real page, unmodified
+    from tests.substack_mock import HOME_PAGE
+
+    assert detect_platform(HOME_PAGE) is SUBSTACK
+    blog = (Path(__file__).parent / "site" / "articles" / "plain-essay" / "index.html").read_text()
+    assert detect_platform(blog) is None
+    # An article that merely names the platforms is not served by them.
+    assert detect_platform("<p>I moved from Medium (medium.com) to Substack.</p>") is None

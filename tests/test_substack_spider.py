@@ -148,7 +148,11 @@ async def test_every_post_of_a_publication_is_stored_with_its_fields(
     assert domain["reasons"] == {
         f"written by {BEN}, not {ADA}": 1,
         f"co-written by {ADA}, {BEN} (include_coauthored=true to keep it)": 1,
+        "paid, preview only": 1,  # stored, and named as what it is
     }
+    (preview,) = domain["previews"]
+    assert preview["url"] == f"{base}/p/pricing-a-loaf"
+    assert preview["detail"] == f"paid, preview only ({paid['word_count']} words)"
     assert not any("guest-fermentation" in h or "bread-science" in h for h in ada.post_hits())
     points = qdrant_points(store_config)
     assert {p.payload["doc_id"] for p in points} == {d["_id"] for d in docs.values()}
@@ -306,12 +310,14 @@ async def test_seed_file_routes_substack_links_to_the_substack_spider(
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({}, "give either -a publication=NAME_OR_URL or -a url=POST_URL"),
+        ({}, "give either -a publication=NAME_OR_URL, -a user=HANDLE or -a url=POST_URL"),
+        ({"publication": "ada", "user": "ada"}, "(one of them)"),
+        ({"user": "not a handle!"}, "not a Substack handle"),
         ({"publication": "ada", "url": "https://ada.substack.com/p/x"}, "give either"),
         ({"publication": "not a name!"}, "not a Substack publication name or URL"),
         ({"url": "https://ada.substack.com/about"}, "not a Substack post URL"),
         ({"publication": "ada", "limit": "0"}, "-a limit: must be a positive number"),
-        ({"publication": "ada", "user": "x"}, "-a user: unknown argument"),
+        ({"publication": "ada", "colour": "x"}, "-a colour: unknown argument"),
     ],
 )
 def test_bad_arguments_fail_at_construction(kwargs: dict, message: str) -> None:
@@ -359,3 +365,129 @@ async def test_untrusted_listing_dates_fetch_every_post_but_write_nothing_unchan
     assert len([h for h in ada.post_hits() if h.startswith("/api/")]) == 3
     assert again.stats["twin/items/unchanged"] == 3 and "twin/mongo/written" not in again.stats
     assert stored(mongo) == before
+
+
+# --- discovery beyond the archive: the sitemap, a person's profile ---------------------
+PROFILE = Path(__file__).parent / "fixtures" / "extract" / "substack" / "public_profile.json"
+
+
+def test_a_profile_lists_the_persons_publications_not_what_they_read() -> None:
+    from twin_scraper.extract.substack import parse_profile, profile_handle
+
+    profile = parse_profile(PROFILE.read_text(encoding="utf-8"))
+    assert profile.name == ADA and profile.handle == "adaquill"
+    # Owned first, then where they contribute; not the private membership, not the reads.
+    assert profile.publications == (("adabakes", "admin"), ("crumbscience", "contributor"))
+    assert profile_handle("https://substack.com/@AdaQuill") == "adaquill"
+    assert profile_handle("https://substack.com/@adaquill/") == "adaquill"
+    assert profile_handle("https://adabakes.substack.com/p/x") is None
+
+
+@deferred_f_from_coro_f
+async def test_the_sitemap_finds_edits_and_posts_the_archive_does_not_list(
+    ada: MockSubstack, settings: dict, mongo: MongoStore
+) -> None:
+    settings = no_embed(with_base(settings, ada))
+    ada.hidden.add("week-5")  # listed by the sitemap only
+    await run_spider("substack", settings, publication="ada", author=ADA)
+    docs = stored(mongo)
+    assert len(docs) == OWN and f"{ada.base}/p/week-5" in docs
+    assert "/sitemap.xml" in ada.hits
+
+    # A typo fixed in an old post: same title, subtitle, audience and word count in the
+    # archive; only the sitemap's lastmod moves. That post alone is fetched again.
+    post = ada.posts["week-9"]
+    post["body_html"] = post["body_html"].replace("open", "airy")
+    post["updated_at"] = "2026-11-20T10:00:00.000Z"
+    ada.hits.clear()
+    again = await run_spider("substack", settings, publication="ada", author=ADA)
+    assert ada.post_hits() == ["/api/v1/posts/week-9"]
+    assert again.stats["twin/items/updated"] == 1
+    assert "the crumb was airy" in stored(mongo)[f"{ada.base}/p/week-9"]["content"]
+    assert again.stats["twin/pages/unchanged_listed"] == OWN - 1
+
+
+@deferred_f_from_coro_f
+async def test_one_handle_gives_every_publication_of_the_person(
+    ada: MockSubstack, settings: dict, mongo: MongoStore, tmp_path: Path
+) -> None:
+    ada.profiles["adaquill"] = json.loads(PROFILE.read_text(encoding="utf-8"))
+    settings = no_embed(with_base(settings, ada)) | {"SUBSTACK_PROFILE_URL": ada.base}
+    result = await run_spider("substack", settings, user="https://substack.com/@adaquill")
+    assert result.stats["finish_reason"] == "finished"
+    docs = stored(mongo)
+    assert len(docs) == OWN  # without -a author: the profile's name is the author
+    assert {d["author_full_name"] for d in docs.values()} == {ADA}
+    assert "/api/v1/user/adaquill/public_profile" in ada.hits
+
+    # The same from a seed file's `substack.com/@handle` link.
+    mongo.client.drop_database(mongo.db.name)
+    seed = tmp_path / "ada.yaml"
+    seed.write_text(f"author: {ADA}\nlinks:\n  - {ada.base}/@adaquill\n")
+    seeded = await run_spider("seeds", settings, file=str(seed))
+    assert seeded.stats["finish_reason"] == "finished"
+    assert len(stored(mongo)) == OWN
+    run = mongo.latest_runs(1)[0]
+    assert not any(d["failures"] for d in run["domains"])
+
+
+@deferred_f_from_coro_f
+async def test_short_posts_and_paid_previews_are_kept_and_named(
+    ada: MockSubstack, settings: dict, mongo: MongoStore
+) -> None:
+    from tests.substack_mock import byline, make_post, publication
+
+    pub = publication(ada, "Ada Bakes", 1001)
+    me = byline(101, ADA, "adaquill", pub, "admin")
+    short = " ".join(["Thirty", "words", "on", "why", "I", "salt", "late"] * 4) + " and bake."
+    members = "A twelve word preview of a post for paying members only, here."
+    for slug, body, audience in (
+        ("short-note", f"<p>{short}</p>", "everyone"),
+        ("members-note", f"<p>{members}</p>", "only_paid"),
+        ("nothing-free", "", "only_paid"),
+    ):
+        post = make_post(ada.base, pub, hash(slug) % 10**6, slug, slug, "2026-04-02T08:00:00.000Z",
+                         body, [me], audience=audience, wordcount=900)  # fmt: skip
+        post["truncated_body_text"] = post["description"] = "" if not body else post["description"]
+        ada.add(post)
+    settings = no_embed(with_base(settings, ada))
+    await run_spider("substack", settings, publication="ada", author=ADA)
+    docs = stored(mongo)
+    note = docs[f"{ada.base}/p/short-note"]
+    assert note["word_count"] == 30 and note["truncated"] is False  # not "empty"
+    paid = docs[f"{ada.base}/p/members-note"]
+    assert paid["truncated"] is True and paid["preview"] == "paid" and paid["word_count"] == 12
+    assert f"{ada.base}/p/nothing-free" not in docs
+    (run,) = mongo.latest_runs(1)
+    domain = next(d for d in run["domains"] if d["domain"] == "127.0.0.1")
+    previews = {p["url"]: p["detail"] for p in domain["previews"]}
+    assert previews[f"{ada.base}/p/members-note"] == "paid, preview only (12 words)"
+    (failure,) = domain["failures"]
+    assert failure["url"] == f"{ada.base}/p/nothing-free"
+    assert failure["reason"] == "paid, preview only"  # what it is, not "empty"
+
+    ada.hits.clear()
+    await run_spider("substack", settings, publication="ada", author=ADA)
+    # Stored previews are unchanged listings now: not fetched again.
+    assert "/api/v1/posts/members-note" not in ada.hits
+    assert "/api/v1/posts/short-note" not in ada.hits
+
+
+@deferred_f_from_coro_f
+async def test_a_substack_on_its_own_domain_in_a_seed_file_is_read_as_substack(
+    ada: MockSubstack, settings: dict, mongo: MongoStore, tmp_path: Path
+) -> None:
+    # SUBSTACK_BASE_URL left at *.substack.com: the mock's host is an unknown domain, sent
+    # to the generic extractor until its first page shows it is Substack.
+    seed = tmp_path / "ada.yaml"
+    seed.write_text(f"author: {ADA}\nlinks:\n  - {ada.base}/\n  - url: {ada.base}/p/week-3\n")
+    result = await run_spider("seeds", no_embed(settings), file=str(seed))
+    assert result.stats["finish_reason"] == "finished"
+    docs = stored(mongo)
+    assert len(docs) == OWN
+    assert {d["platform"] for d in docs.values()} == {"substack"}
+    assert {d["extractor"] for d in docs.values()} == {"substack"}
+    assert "/api/v1/archive" in "".join(ada.hits) and "/api/v1/posts/week-3" in ada.hits
+    assert "/feed" not in ada.hits  # never discovered as a generic blog
+    run = mongo.latest_runs(1)[0]
+    assert not any(d["failures"] for d in run["domains"])

@@ -99,6 +99,30 @@ class ScrollUntilStable:
         return ScrollResult(items=count, rounds=rounds, stopped_by=stopped_by)
 
 
+@dataclass(frozen=True)
+class RecordResponses:
+    """Page action: keep the text of every response whose URL holds `url_part` while the
+    actions after it run (the JSON a web app pages its lists with as the reader scrolls,
+    such as Medium's GraphQL answers); returns that growing list."""
+
+    url_part: str
+    max_bodies: int = 500
+
+    async def __call__(self, page: Any) -> list[str]:
+        bodies: list[str] = []
+
+        async def keep(response: Any) -> None:
+            if self.url_part not in response.url or len(bodies) >= self.max_bodies:
+                return
+            try:
+                bodies.append(await response.text())
+            except Exception as exc:  # the page moved on or closed: that answer is lost
+                logger.debug("Could not read %s: %s", response.url, exc)
+
+        page.on("response", keep)
+        return bodies
+
+
 _CLICK_FIRST_N = (
     "(els, n) => { els.slice(0, n).forEach(e => e.click()); return Math.min(els.length, n); }"
 )

@@ -97,6 +97,17 @@ class Document(BaseModel):
     extractor: str = Field(min_length=1)
     extractor_version: str = Field(min_length=1)
     truncated: bool = False
+    authoritative: bool = Field(
+        default=False,
+        description="the body is the platform's own (an API, an export, a repository), not "
+        "text extracted from HTML: the word floor, a guard against failed extraction, does "
+        "not apply to it",
+    )
+    preview: str | None = Field(
+        default=None,
+        description="why only the beginning is there ('member-only', 'paid'): the platform "
+        "serves visitors a preview; it is stored (with `truncated`) and reported as one",
+    )
     quality: Quality = Quality.OK
     quality_reason: str | None = None
     http_status: int | None = None
@@ -123,6 +134,13 @@ class Document(BaseModel):
     @property
     def id(self) -> str:
         return document_id(self.canonical_url)
+
+    @property
+    def preview_reason(self) -> str | None:
+        """ "member-only, preview only (37 words)": what the report says of a preview."""
+        if not self.preview:
+            return None
+        return f"{self.preview}, preview only ({self.word_count} words)"
 
     @cached_property
     def word_count(self) -> int:

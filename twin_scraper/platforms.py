@@ -9,6 +9,7 @@ registry route 127.0.0.1 test servers to them too.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -101,3 +102,32 @@ EXTRACTORS: dict[str, Platform] = {
 
 def platform_for(url: str, settings: BaseSettings) -> Platform:
     return next((p for p in PLATFORMS if p.handles(url, settings)), ARTICLE)
+
+
+#: What a page served by Medium or Substack carries whatever its domain: Medium's app
+#: links (`al:ios:url` "medium://p/<id>", "medium:/p/<id>" in 2015, its App Store id,
+#: `al:android:package` "com.medium.reader") and its CDN; Substack's generator meta, its
+#: CDN and its `window._preloads`.
+_MARKUP = {
+    "medium": re.compile(
+        r"""content=["'](?:medium:/|com\.medium\.reader["']|828256236["'])"""
+        r"|cdn-client\.medium\.com",
+        re.IGNORECASE,
+    ),
+    "substack": re.compile(
+        r"""<meta[^>]+name=["']generator["'][^>]+content=["']substack["']"""
+        r"""|<meta[^>]+content=["']substack["'][^>]+name=["']generator["']"""
+        r"|substackcdn\.com|window\._preloads\s*=",
+        re.IGNORECASE,
+    ),
+}
+
+
+def detect_platform(html: str) -> Platform | None:
+    """Medium or Substack behind an author's own domain, from its first page's markup
+    (its `<head>` says so before any script runs); None for any other site."""
+    head = html[:300_000]
+    for platform in (MEDIUM, SUBSTACK):
+        if _MARKUP[platform.name].search(head):
+            return platform
+    return None

@@ -55,6 +55,9 @@ class DomainReport:
     outcomes: Counter[str] = field(default_factory=Counter)
     reasons: Counter[str] = field(default_factory=Counter)
     failures: list[dict[str, str]] = field(default_factory=list)
+    #: Pages left out on purpose, and previews stored (paid, member-only), each named.
+    skipped: list[dict[str, str]] = field(default_factory=list)
+    previews: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def succeeded(self) -> int:
@@ -80,8 +83,11 @@ class CrawlReport:
         domain.outcomes[outcome] += 1
         if reason:
             domain.reasons[reason] += 1
-            if outcome == "failed" and len(domain.failures) < MAX_FAILURES_LISTED:
-                domain.failures.append({"url": url, "reason": reason, "detail": detail or reason})
+            listed = {"failed": domain.failures, "skipped": domain.skipped}.get(
+                outcome, domain.previews if outcome in SUCCEEDED else None
+            )
+            if listed is not None and len(listed) < MAX_FAILURES_LISTED:
+                listed.append({"url": url, "reason": reason, "detail": detail or reason})
 
     def totals(self) -> dict[str, int]:
         total: Counter[str] = Counter()
@@ -118,6 +124,8 @@ class CrawlReport:
                     "outcomes": dict(d.outcomes),
                     "reasons": dict(d.reasons),
                     "failures": d.failures,
+                    "skipped": d.skipped,
+                    "previews": d.previews,
                 }
                 for name, d in sorted(self.domains.items())
             ],
@@ -177,6 +185,8 @@ def render(run: dict[str, Any], console: Console) -> None:
     for d in run["domains"]:
         for reason, count in sorted(d["reasons"].items(), key=lambda kv: -kv[1]):
             console.print(f"  {d['domain']}: {count} x {reason}")
+        for preview in d.get("previews", []):
+            console.print(f"  stored as a preview: {preview['url']} ({preview['detail']})")
     resumed = t.get("resumed", 0)
     if resumed:
         console.print(
@@ -217,7 +227,9 @@ class CrawlReportExtension:
         return cls(crawler)
 
     def item_scraped(self, item: Any) -> None:
-        self.report.record(item.url, getattr(item, "change", None) or "new")
+        preview = getattr(item, "preview_reason", None)
+        reason = f"{item.preview}, preview only" if preview else None
+        self.report.record(item.url, getattr(item, "change", None) or "new", reason, preview)
 
     def item_dropped(self, item: Any, exception: DropItem) -> None:
         outcome, reason = drop_outcome(exception)

@@ -7,8 +7,15 @@ obfuscated class names, `data-testid` hooks, paragraphs named by short hex ids a
 `window.__APOLLO_STATE__`; member-only stories served as a preview followed by the
 "Create an account to read the full story" wall; the RSS feed of a user or publication
 with the 10 newest stories (`dc:creator`, `pubDate`, `atom:updated`, `content:encoded`);
-a profile whose story list starts with a few `<article>` previews and loads more from a
-JSON endpoint (Medium's is GraphQL) each time the reader scrolls to the bottom.
+a profile whose story list starts with a few `<article>` previews, carries the Apollo cache
+it was rendered from (`window.__APOLLO_STATE__`: `ROOT_QUERY.userResult({"username":...})`
+-> `User:<id>`, whose `homepagePostsConnection:{"paging":{"limit":N},...}` lists
+`Post:<id>` refs and `pagingInfo.next.from`), and loads more each time the reader scrolls to
+the bottom by POSTing Medium's `UserProfileQuery` to `/_/graphql` (a JSON array of
+`{operationName, variables: {homepagePostsFrom, homepagePostsLimit, id, ...}, query}`,
+answered by `[{"data": {"userResult": {"homepagePostsConnection": {"posts": [...],
+"pagingInfo": {"next": {"from", "limit"}}}}}}]`). The shapes are those public Medium clients
+send and read (excerpts found with the search tools, listed in `docs/platforms.md`).
 """
 
 from __future__ import annotations
@@ -96,10 +103,7 @@ class MockMedium:
                 content_type="text/xml; charset=UTF-8",
             )
             routes[f"/@{author.handle}"] = Route(profile_page(self, author, own).encode())
-            for start in range(FIRST_PAGE, len(own), PAGE_SIZE):
-                routes[f"/_/graphql/UserProfileQuery/@{author.handle}/{start}"] = Route(
-                    profile_json(self, own, start), content_type="application/json"
-                )
+        self.server.post_routes["/_/graphql"] = lambda body: graphql(self, body)
         if self.custom_domain:
             every = self.newest(self.stories)
             routes["/feed"] = Route(
@@ -379,20 +383,46 @@ def _preview(mock: MockMedium, story: Story, position: int) -> str:
 PROFILE_SCRIPT = """<script>
 (function () {
   var next = %(next)s, loading = false;
+  var QUERY = "query UserProfileQuery($id: ID, $username: ID, $homepagePostsLimit: " +
+    "PaginationLimit, $homepagePostsFrom: String = null) { userResult(id: $id, username: " +
+    "$username) { __typename ... on User { id homepagePostsConnection(paging: {limit: " +
+    "$homepagePostsLimit, from: $homepagePostsFrom}) { posts { id title mediumUrl " +
+    "firstPublishedAt latestPublishedAt isLocked creator { id name username } } " +
+    "pagingInfo { next { from limit } } } } } }";
+  function shown(ms) {
+    var d = new Date(ms), m = ["Jan","Feb","Mar","Apr","May","Jun","Jul","Aug","Sep","Oct",
+      "Nov","Dec"][d.getUTCMonth()];
+    return m + " " + d.getUTCDate() + ", " + d.getUTCFullYear();
+  }
   function card(post) {
     var a = document.createElement("article");
     a.className = "ka kb kc kd ke kf";
     a.setAttribute("data-testid", "post-preview");
-    a.innerHTML = post.previewHtml;
+    var link = document.createElement("a");
+    link.href = post.mediumUrl + "?source=user_profile_page";
+    var h2 = document.createElement("h2");
+    h2.textContent = post.title;
+    link.appendChild(h2);
+    var date = document.createElement("span");
+    date.textContent = shown(post.firstPublishedAt);
+    a.appendChild(link);
+    a.appendChild(date);
     return a;
   }
   function more() {
     if (next === null || loading) return;
     loading = true;
-    fetch("/_/graphql/UserProfileQuery/@%(handle)s/" + next)
+    fetch("/_/graphql", {
+      method: "POST",
+      headers: {"content-type": "application/json", "graphql-operation": "UserProfileQuery",
+                "apollographql-client-name": "lite"},
+      body: JSON.stringify([{operationName: "UserProfileQuery", query: QUERY,
+        variables: {homepagePostsFrom: next, homepagePostsLimit: %(limit)d,
+                    includeDistributedResponses: true, id: "%(user_id)s", username: ""}}])
+    })
       .then(function (r) { return r.json(); })
       .then(function (body) {
-        var conn = body.data.userResult.homepagePostsConnection;
+        var conn = body[0].data.userResult.homepagePostsConnection;
         var list = document.querySelector("[data-testid=profile-stories]");
         conn.posts.forEach(function (post) { list.appendChild(card(post)); });
         next = conn.pagingInfo.next ? conn.pagingInfo.next.from : null;
@@ -406,13 +436,67 @@ PROFILE_SCRIPT = """<script>
 </script>"""
 
 
+def _post_entry(mock: MockMedium, story: Story) -> dict:
+    """A post as Medium's profile data carries it (the Apollo cache and GraphQL alike)."""
+    return {
+        "__typename": "Post",
+        "id": story.id,
+        "title": story.title,
+        "mediumUrl": mock.url(story),
+        "firstPublishedAt": _millis(story.published),
+        "latestPublishedAt": _millis(story.last_change),
+        "isLocked": story.locked,
+        "creator": {"__ref": f"User:{story.author.user_id}"},
+    }
+
+
+def _cursor(stories: list[Story], start: int) -> dict | None:
+    """`pagingInfo.next`: Medium's cursor is an opaque string; here the next index."""
+    return (
+        {"__typename": "PageParams", "from": str(start), "limit": PAGE_SIZE}
+        if start < len(stories)
+        else None
+    )
+
+
+def profile_apollo(mock: MockMedium, author: Author, stories: list[Story]) -> dict:
+    """The Apollo cache a rendered profile page carries: its first page of posts."""
+    connection = (
+        f'homepagePostsConnection:{{"paging":{{"limit":{FIRST_PAGE}}},'
+        '"includeDistributedResponses":true}'
+    )
+    state: dict = {
+        "ROOT_QUERY": {
+            "__typename": "Query",
+            f'userResult({{"username":"{author.handle}"}})': {"__ref": f"User:{author.user_id}"},
+        },
+        f"User:{author.user_id}": {
+            "__typename": "User",
+            "id": author.user_id,
+            "name": author.name,
+            "username": author.handle,
+            connection: {
+                "__typename": "HomepagePostsConnection",
+                "posts": [{"__ref": f"Post:{s.id}"} for s in stories[:FIRST_PAGE]],
+                "pagingInfo": {"__typename": "Paging", "next": _cursor(stories, FIRST_PAGE)},
+            },
+        },
+    }
+    for story in stories[:FIRST_PAGE]:
+        state[f"Post:{story.id}"] = _post_entry(mock, story)
+    return state
+
+
 def profile_page(mock: MockMedium, author: Author, stories: list[Story]) -> str:
     first = "".join(_preview(mock, s, i) for i, s in enumerate(stories[:FIRST_PAGE], 1))
     following = len(stories) > FIRST_PAGE
     script = PROFILE_SCRIPT % {
-        "next": FIRST_PAGE if following else "null",
-        "handle": author.handle,
+        "next": f'"{FIRST_PAGE}"' if following else "null",
+        "limit": PAGE_SIZE,
+        "user_id": author.user_id,
     }
+    apollo = json.dumps(profile_apollo(mock, author, stories)).replace("/", "\\u002F")
+    script = f"<script>window.__APOLLO_STATE__ = {apollo}</script>\n{script}"
     return PROFILE_PAGE.substitute(
         author_name=html.escape(author.name),
         feed_url=mock.server.url("/feed/@" + author.handle),
@@ -423,31 +507,34 @@ def profile_page(mock: MockMedium, author: Author, stories: list[Story]) -> str:
     )
 
 
-def profile_json(mock: MockMedium, stories: list[Story], start: int) -> bytes:
-    """One page of the profile's story list, as the JSON the page's script asks for."""
-    page = stories[start : start + PAGE_SIZE]
-    following = start + PAGE_SIZE < len(stories)
-    posts = [
-        {
-            "__typename": "Post",
-            "id": s.id,
-            "title": s.title,
-            "mediumUrl": mock.url(s),
-            "firstPublishedAt": _millis(s.published),
-            "previewHtml": _preview(mock, s, start + i + 1)
-            .removeprefix('<article class="ka kb kc kd ke kf" data-testid="post-preview">')
-            .removesuffix("</article>"),
-        }
-        for i, s in enumerate(page)
-    ]
-    paging = {"next": {"from": start + PAGE_SIZE, "limit": PAGE_SIZE} if following else None}
-    return json.dumps(
-        {
-            "data": {
-                "userResult": {"homepagePostsConnection": {"posts": posts, "pagingInfo": paging}}
-            }
-        }
-    ).encode()
+def graphql(mock: MockMedium, body: bytes) -> Route:
+    """`POST /_/graphql`: a `UserProfileQuery` page of a user's stories, newest first."""
+    try:
+        (operation,) = json.loads(body)
+        variables = operation["variables"]
+        assert operation["operationName"] == "UserProfileQuery"
+        start = int(variables["homepagePostsFrom"])
+        limit = int(variables["homepagePostsLimit"])
+    except (ValueError, KeyError, TypeError, AssertionError):
+        error = [{"errors": [{"message": "Bad request"}], "data": None}]
+        return Route(json.dumps(error).encode(), "application/json", 400)
+    owner = next(a for a in {s.author for s in mock.stories} if a.user_id == variables["id"])
+    own = mock.newest([s for s in mock.stories if s.author == owner])
+    page = own[start : start + limit]
+    posts = []
+    for story in page:
+        post = _post_entry(mock, story)
+        post["creator"] = {"__typename": "User", "id": owner.user_id, "name": owner.name,
+                           "username": owner.handle}  # fmt: skip
+        posts.append(post)
+    connection = {
+        "__typename": "HomepagePostsConnection",
+        "posts": posts,
+        "pagingInfo": {"__typename": "Paging", "next": _cursor(own, start + limit)},
+    }
+    answer = [{"data": {"userResult": {"__typename": "User", "id": owner.user_id,
+                                        "homepagePostsConnection": connection}}}]  # fmt: skip
+    return Route(json.dumps(answer).encode(), "application/json")
 
 
 def publication_page(mock: MockMedium, stories: list[Story]) -> str:

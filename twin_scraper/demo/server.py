@@ -10,6 +10,7 @@ from __future__ import annotations
 import mimetypes
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -46,6 +47,8 @@ class SiteServer:
         self.root = Path(root).resolve()
         self.latency = latency
         self.routes: dict[str, Route] = {}
+        #: POST handlers by path: the request body in, the answer out (a JSON API).
+        self.post_routes: dict[str, Callable[[bytes], Route]] = {}
         self.hits: dict[str, int] = {}
         self._lock = threading.Lock()
         server = self
@@ -55,6 +58,10 @@ class SiteServer:
 
             def do_GET(self) -> None:
                 server._handle(self)
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                server._handle(self, self.rfile.read(length))
 
             def log_message(self, format: str, *args: object) -> None:
                 pass
@@ -99,13 +106,17 @@ class SiteServer:
             body = body.replace(b"{{BASE}}", self.base.encode())
         return Route(body, content_type)
 
-    def _handle(self, handler: BaseHTTPRequestHandler) -> None:
+    def _handle(self, handler: BaseHTTPRequestHandler, body: bytes | None = None) -> None:
         path = urlsplit(handler.path).path
         with self._lock:
             self.hits[path] = self.hits.get(path, 0) + 1
         if self.latency:
             time.sleep(self.latency)
-        route = self._resolve(path)
+        if body is not None:
+            post = self.post_routes.get(path)
+            route = post(body) if post else Route(b"Method not allowed", "text/plain", 405)
+        else:
+            route = self._resolve(path)
         if route is None:
             route = Route(
                 b"<html><head><title>Not found</title></head><body>Not found</body></html>",

@@ -325,6 +325,7 @@ def repository_fields(
         "extractor": EXTRACTOR_NAME,
         "extractor_version": EXTRACTOR_VERSION,
         "truncated": tree.truncated,
+        "authoritative": True,  # the README as committed
         "files": tree.files,
         "extra": {
             "name": repo.get("name"),

@@ -5,11 +5,19 @@ fixture export, the spider and a re-extraction all read them the same way. Readi
 archive itself (`read_export`) is the one function that touches the file system.
 
 The export ("Get a copy of your data") is a zip of CSV files at its root, such as
-`Profile.csv` (First Name, Last Name, ...) and `Shares.csv` (Date, ShareLink,
-ShareCommentary, SharedUrl, MediaUrl, Visibility), plus `Articles/Articles/*.html`, one
-page per article (`<h1><a href=PULSE_URL>title</a></h1>`, `<p class="created">`,
-`<p class="published">`, then the article's HTML). Comments, reactions, rich media and
-the rest are not the member's posts or articles and are left alone.
+`Profile.csv` (First Name, Last Name, ...) and `Shares.csv`, plus one HTML page per article
+(`<h1><a href=PULSE_URL>title</a></h1>`, `<p class="created">`, `<p class="published">`,
+then the article's HTML). Two generations are read (docs/platforms.md has the details):
+
+- current exports (2020 on): UTF-8 with a BOM, comma separated, columns `Date, ShareLink,
+  ShareCommentary, SharedUrl, MediaUrl, Visibility`, articles in `Articles/Articles/`;
+  a multi-line post's lines are joined by `"\n"` (blank lines show as `""`);
+- older ones (2018): `Shares.csv` in UTF-16 with a BOM, tab separated, columns `Date,
+  Share Link, Share Commentary, Shared URL, Media URL`, articles in `Articles/`, drafts
+  linking to `/post/edit/...` and saying "Not published yet".
+
+Comments, reactions, rich media and the rest are not the member's posts or articles and
+are left alone.
 """
 
 from __future__ import annotations
@@ -41,12 +49,20 @@ MAX_EXPORT_FILE_BYTES = 200 * 1024 * 1024
 
 _SHARES = re.compile(r"^shares(?:_\d+)?\.csv$", re.IGNORECASE)
 _PROFILE = re.compile(r"^profile\.csv$", re.IGNORECASE)
-_URN = re.compile(r"urn:li:(?:share|ugcPost|activity|article):[0-9]+", re.IGNORECASE)
+_URN = re.compile(
+    r"urn:li:(?:share|ugcPost|activity|article|groupPost):(?:[0-9]+-)?[0-9]+", re.IGNORECASE
+)
 _DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?")
 _US_DATE = re.compile(
     r"(\d{1,2})/(\d{1,2})/(\d{2,4}),?\s+(\d{1,2}):(\d{2})(?::(\d{2}))?\s*([AaPp][Mm])?"
 )
+#: Columns a Shares.csv needs, by their names in current exports; older exports spell
+#: them with spaces ("Share Link"), so names are compared without spaces or case.
 SHARES_COLUMNS = ("Date", "ShareLink", "ShareCommentary")
+#: A draft's page in a 2018 export: "Not published yet", its title linking to the editor.
+_UNPUBLISHED = re.compile(r"not published", re.IGNORECASE)
+_DRAFT_PATHS = ("/post/edit/", "/article/edit/")
+_BOMS = ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
 
 
 class ExportError(ValueError):
@@ -147,26 +163,62 @@ def _wanted(name: str) -> bool:
 def parse_export(files: Mapping[str, bytes], source: str) -> LinkedInExport:
     """Posts, articles and the member's name from the export's files."""
     export = LinkedInExport(source=source, author=None)
+    shares_error: ExportError | None = None  # reported, unless nothing else can be read
     for name in sorted(files):
         base = PurePosixPath(name).name
         if _PROFILE.match(base):
             export.author = profile_name(files[name])
         elif _SHARES.match(base):
             export.shares_file = name
-            posts, problems = parse_shares(files[name])
+            try:
+                posts, problems = parse_shares(files[name])
+            except ExportError as exc:
+                shares_error = exc
+                export.problems.append((name, str(exc)))
+                continue
             export.posts.extend(posts)
             export.problems.extend((f"{name} line {row}", why) for row, why in problems)
         elif _is_article(name):
             export.articles.append(parse_article(files[name], name))
+    if shares_error is not None and not export.articles:
+        raise shares_error  # nothing of the member's could be read
     return export
 
 
 # --- CSV ------------------------------------------------------------------------------
+def decode_csv(data: bytes) -> str:
+    """An export CSV's text. Current exports are UTF-8 (with a BOM), 2018 ones UTF-16
+    with a BOM; a UTF-16 file without one shows as NUL bytes between ASCII letters."""
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            return data[len(bom) :].decode(encoding, errors="replace")
+    head = data[:200]
+    if head and head.count(b"\x00") * 3 >= len(head):
+        encoding = "utf-16-le" if head[1:2] == b"\x00" else "utf-16-be"
+        return data.decode(encoding, errors="replace")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace")  # a CSV saved again by a spreadsheet
+
+
+def column_key(name: str) -> str:
+    """A column's name as compared: "Share Link", "ShareLink" and "share_link" are one."""
+    return re.sub(r"[\s_\ufeff]+", "", name).lower()
+
+
+def _delimiter(text: str) -> str:
+    """Tab for the 2018 exports, comma for the others: whichever the header line uses."""
+    header = text.split("\n", 1)[0]
+    return "\t" if header.count("\t") > header.count(",") else ","
+
+
 def _csv_rows(data: bytes) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
-    """Header and (line, row) records of an export CSV: BOM removed, quoted fields may
-    span lines, empty records skipped."""
-    text = data.decode("utf-8-sig", errors="replace")
-    reader = csv.reader(io.StringIO(text, newline=""))
+    """Header (as written) and (line, row) records of an export CSV, each row keyed by
+    `column_key`: encoding and delimiter detected, quoted fields may span lines, empty
+    records skipped."""
+    text = decode_csv(data).replace("\x00", "")
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
     header: list[str] | None = None
     rows: list[tuple[int, dict[str, str]]] = []
     line = 1
@@ -177,7 +229,8 @@ def _csv_rows(data: bytes) -> tuple[list[str], list[tuple[int, dict[str, str]]]]
         if header is None:
             header = [cell.strip().lstrip("\ufeff") for cell in record]
             continue
-        rows.append((start, {k: v for k, v in zip(header, record, strict=False)}))
+        keys = [column_key(name) for name in header]
+        rows.append((start, dict(zip(keys, record, strict=False))))
     return header or [], rows
 
 
@@ -185,7 +238,7 @@ def profile_name(data: bytes) -> str | None:
     """The member's full name from Profile.csv (First Name, Last Name)."""
     _, rows = _csv_rows(data)
     for _, row in rows:
-        name = " ".join(f"{row.get('First Name', '')} {row.get('Last Name', '')}".split())
+        name = " ".join(f"{row.get('firstname', '')} {row.get('lastname', '')}".split())
         if name:
             return name
     return None
@@ -194,47 +247,80 @@ def profile_name(data: bytes) -> str | None:
 def parse_shares(data: bytes) -> tuple[list[ExportPost], list[tuple[int, str]]]:
     """Shares.csv: the posts, and (line, reason) for rows that cannot be one."""
     header, rows = _csv_rows(data)
-    missing = [c for c in SHARES_COLUMNS if c not in header]
+    found = {column_key(name) for name in header}
+    missing = [c for c in SHARES_COLUMNS if column_key(c) not in found]
     if missing:
-        raise ExportError(
-            f"Shares.csv lacks the column(s) {', '.join(missing)} "
-            f"(found: {', '.join(header) or 'no header'})"
-        )
+        shown = ", ".join(_printable(name) for name in header) or "no header"
+        raise ExportError(f"Shares.csv lacks the column(s) {', '.join(missing)} (found: {shown})")
     posts: list[ExportPost] = []
     problems: list[tuple[int, str]] = []
     for line, row in rows:
-        link = (row.get("ShareLink") or "").strip()
+        link = (row.get("sharelink") or "").strip()
         if not link.startswith(("http://", "https://")):
             problems.append((line, "no ShareLink (the post's URL)"))
             continue
-        date_text = (row.get("Date") or "").strip()
+        date_text = (row.get("date") or "").strip()
         posts.append(
             ExportPost(
                 row=line,
                 url=link,
                 urn=post_urn(link),
-                text=share_text(row.get("ShareCommentary") or ""),
+                text=share_text(row.get("sharecommentary") or ""),
                 published_at=parse_export_date(date_text),
                 date_text=date_text,
-                shared_url=(row.get("SharedUrl") or "").strip() or None,
-                media_url=(row.get("MediaUrl") or "").strip() or None,
-                visibility=(row.get("Visibility") or "").strip() or None,
+                shared_url=(row.get("sharedurl") or "").strip() or None,
+                media_url=(row.get("mediaurl") or "").strip() or None,
+                visibility=(row.get("visibility") or "").strip() or None,
             )
         )
     return posts, problems
 
 
+def _printable(name: str) -> str:
+    """A column name fit for a message: control characters (NULs of a misread file) out."""
+    return "".join(c for c in name if c.isprintable()) or "?"
+
+
 def share_text(commentary: str) -> str:
-    """The post's text from ShareCommentary. The export writes every line of a post as
-    a quoted CSV value of its own (`"first line"`, `""` for a blank one, `""` for a quote
-    inside a line); when every line is so wrapped, each is decoded once, so the quotes
-    the author wrote survive and the export's own do not."""
+    """The post's text from ShareCommentary, with the export's own line quoting undone and
+    the quotes the author wrote kept.
+
+    Real exports join a multi-line post's lines with `"\\n"` (a quote, a newline, a quote):
+    the first line has no opening quote, the last no closing one, a blank line shows as
+    `""`, and the author's quotes stay single. Some exports wrap every line whole instead
+    (`"line"`, with the author's quotes doubled). A value in neither form is the text."""
     lines = commentary.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    filled = [ln.strip() for ln in lines if ln.strip()]
-    if filled and all(len(ln) >= 2 and ln[0] == ln[-1] == '"' for ln in filled):
-        lines = [ln.strip()[1:-1].replace('""', '"') for ln in lines]
+    if len(lines) > 1:
+        if _wrapped_lines(lines):
+            lines = [ln.strip()[1:-1].replace('""', '"') for ln in lines]
+        elif _joined_lines(lines):
+            last = len(lines) - 1
+            lines = [
+                ln[1 if i > 0 else 0 : len(ln) - 1 if i < last else len(ln)]
+                for i, ln in enumerate(lines)
+            ]
     text = "\n".join(ln.rstrip() for ln in lines)
     return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+def _wrapped_lines(lines: list[str]) -> bool:
+    """Every line written as a quoted value of its own, its inner quotes doubled."""
+    filled = [ln.strip() for ln in lines if ln.strip()]
+    return bool(filled) and all(
+        len(ln) >= 2 and ln[0] == ln[-1] == '"' and '"' not in ln[1:-1].replace('""', "")
+        for ln in filled
+    )
+
+
+def _joined_lines(lines: list[str]) -> bool:
+    """Every line break of the value is the export's `"\\n"` joint."""
+    last = len(lines) - 1
+    return all(
+        (i == last or ln.endswith('"'))
+        and (i == 0 or ln.startswith('"'))
+        and (i in (0, last) or len(ln) >= 2)  # a middle line holds both quotes
+        for i, ln in enumerate(lines)
+    )
 
 
 def parse_export_date(text: str) -> datetime | None:
@@ -297,10 +383,14 @@ def parse_article(data: bytes | str, name: str) -> ExportArticle:
             url = link.get("href").strip()
         heading.getparent().remove(heading)
     dates: dict[str, datetime | None] = {"created": None, "published": None}
+    unpublished = False
     for kind in dates:
         for el in root.xpath(f".//p[{_has_class(kind)}]"):
             dates[kind] = dates[kind] or parse_export_date(text_content(el))
+            unpublished |= kind == "published" and _UNPUBLISHED.search(text_content(el)) is not None
             el.getparent().remove(el)
+    if url and (unpublished or urlsplit(url).path.startswith(_DRAFT_PATHS)):
+        url = None  # a draft: 2018 exports link it to its editor, not to a public page
     return ExportArticle(
         name=name,
         html=html,
@@ -331,6 +421,7 @@ def export_post_fields(post: ExportPost, author: str) -> dict[str, Any]:
         "published_at": post.published_at,
         "extractor": EXPORT_EXTRACTOR,
         "extractor_version": EXTRACTOR_VERSION,
+        "authoritative": True,  # the member's own text, as LinkedIn exported it
         "extra": {
             "source": "export",
             "urn": post.urn,
@@ -365,6 +456,7 @@ def export_article_fields(
         "published_at": article.published_at,
         "extractor": EXPORT_EXTRACTOR,
         "extractor_version": EXTRACTOR_VERSION,
+        "authoritative": True,  # the article page LinkedIn exported, nothing around it
         "raw_html": html,
         "extra": {
             "source": "export",

@@ -45,7 +45,7 @@ _BODY_CLASS = re.compile(r"\bgraf--|\bpw-post-body-paragraph\b")
 _TITLE_CLASS = re.compile(r"\bpw-post-title\b|\bgraf--title\b")
 _SUBTITLE_CLASS = re.compile(r"\bpw-subtitle-paragraph\b|\bgraf--subtitle\b")
 _APOLLO = re.compile(r"window\.__APOLLO_STATE__\s*=\s*", re.S)
-_READ_TIME = re.compile(r"(\d+)\s*min read", re.I)
+_READ_TIME = re.compile(r"(?<![\d,])(\d{1,3})\s*min read", re.I)
 _HANDLE = re.compile(r"/@([\w.-]+)")
 _TAG_PATH = re.compile(r"^/(?:tag|tagged)/([\w-]+)")
 _MEMBER_ONLY = re.compile(r"member-only story", re.I)
@@ -80,10 +80,14 @@ class MediumStory:
 
 @dataclass(frozen=True)
 class ListedStory:
-    """A story found on a profile or publication list, with the date the list prints."""
+    """A story found on a profile or publication list, with the date the list prints, or
+    with its exact dates and lock where Medium's own data (Apollo, GraphQL) gives them."""
 
     url: str
     published: datetime | None
+    updated: datetime | None = None  # `latestPublishedAt`: moves when the story is edited
+    locked: bool | None = None
+    author_handle: str | None = None
 
 
 # --- URLs ---------------------------------------------------------------------------------
@@ -234,8 +238,8 @@ def extract_story(html: str, url: str) -> MediumStory:
         updated_at=_iso(ld.get("dateModified"))
         or _millis(post.get("latestPublishedAt"))
         or _iso(_meta(meta, "article:modified_time")),
-        tags=_tags(apollo, post, ld, root),
-        reading_minutes=_reading_minutes(post, meta, root),
+        tags=_tags(apollo, post, ld, doc, root),
+        reading_minutes=_reading_minutes(post, meta, doc, root),
         canonical_url=_canonical(doc, meta, ld, url),
         language=_language(doc, root, post),
         publication=_text(collection.get("name")) or _publisher(ld) or None,
@@ -271,7 +275,9 @@ def _is_body_block(el: etree._Element) -> bool:
         if any(_is_paragraph(child) for child in el.iter()):
             return True
         return el.tag == "figure" and el.find(".//img") is not None
-    return el.tag == "pre" and any(_is_paragraph(child) for child in el.iter())
+    # Code blocks: every <pre> of the story body, with Medium's paragraph id or not (older
+    # and imported stories have bare ones); dropping one would lose code silently.
+    return el.tag == "pre"
 
 
 def _is_paragraph(el: etree._Element) -> bool:
@@ -339,9 +345,12 @@ def _declared_locked(ld: dict, root: etree._Element) -> bool:
     return any(_MEMBER_ONLY.fullmatch(_text(t)) for t in root.itertext())
 
 
-def _tags(apollo: dict, post: dict, ld: dict, root: etree._Element) -> list[str]:
+def _tags(
+    apollo: dict, post: dict, ld: dict, doc: etree._Element, root: etree._Element
+) -> list[str]:
     """Display names of the story's tags: the Apollo cache, JSON-LD `Tag:` keywords, or
-    the tag links at the end of the story."""
+    the tag links at the end of the story (after its `<article>` on 2019-2022 pages; the
+    previews of other stories, `<article>`s of their own, are not looked into)."""
     names = [
         _text(tag.get("displayTitle") or tag.get("id"))
         for tag in (_resolve(apollo, t) for t in post.get("tags") or [])
@@ -350,11 +359,12 @@ def _tags(apollo: dict, post: dict, ld: dict, root: etree._Element) -> list[str]
         keywords = ld.get("keywords") if isinstance(ld.get("keywords"), list) else []
         names = [k[4:] for k in keywords if isinstance(k, str) and k.startswith("Tag:")]
     if not any(names):
-        names = [
-            _text(text_content(a))
-            for a in root.iter("a")
-            if _TAG_PATH.match(urlsplit(a.get("href") or "").path)
+        names = _tag_links(root.iter("a"))
+    if not any(names) and root is not doc:
+        outside = [
+            a for a in doc.iter("a") if not any(anc.tag == "article" for anc in a.iterancestors())
         ]
+        names = _tag_links(outside)
     tags: list[str] = []
     for name in names:
         if name and name.casefold() not in {t.casefold() for t in tags}:
@@ -362,15 +372,39 @@ def _tags(apollo: dict, post: dict, ld: dict, root: etree._Element) -> list[str]
     return tags
 
 
-def _reading_minutes(post: dict, meta: dict, root: etree._Element) -> int | None:
+def _tag_links(links: Any) -> list[str]:
+    return [
+        _text(text_content(a)) for a in links if _TAG_PATH.match(urlsplit(a.get("href") or "").path)
+    ]
+
+
+def _reading_minutes(
+    post: dict, meta: dict, doc: etree._Element, root: etree._Element
+) -> int | None:
+    """Minutes as Medium prints them: the Apollo cache, the `twitter:data1` meta, else the
+    "7 min read" of the byline (in the story, or above it on pages whose `<article>` holds
+    the body only). Texts of separate elements are read apart: "Feb 1, 2015" and "7 min
+    read" side by side are not 20157 minutes."""
     minutes = post.get("readingTime")
     if isinstance(minutes, int | float) and minutes > 0:
         return max(1, math.ceil(minutes))  # as Medium prints it
-    for text in (_meta(meta, "twitter:data1"), _text(text_content(root)[:5000])):
-        match = _READ_TIME.search(text or "")
-        if match:
-            return int(match.group(1))
+    match = _READ_TIME.search(_meta(meta, "twitter:data1") or "")
+    if match:
+        return int(match.group(1))
+    for scope in (root, doc):
+        for el in scope.iter():
+            if not isinstance(el.tag, str) or not _owns_text(el, "min read"):
+                continue
+            match = _READ_TIME.search(" ".join(el.itertext()))
+            if match:
+                return int(match.group(1))
     return None
+
+
+def _owns_text(el: etree._Element, needle: str) -> bool:
+    """The element's own text (not its children's) holds `needle`."""
+    own = [el.text or ""] + [child.tail or "" for child in el]
+    return any(needle in text for text in own)
 
 
 def _canonical(doc: etree._Element, meta: dict, ld: dict, url: str) -> str:
@@ -437,6 +471,7 @@ def story_fields(
         "extractor": EXTRACTOR_NAME,
         "extractor_version": EXTRACTOR_VERSION,
         "truncated": story.truncated,
+        "preview": "member-only" if story.truncated else None,
         "quality": quality,
         "quality_reason": reason,
         "http_status": http_status,
@@ -478,6 +513,80 @@ def listed_stories(html: str, page_url: str, now: datetime | None = None) -> lis
             if story_id(absolute) and absolute not in found:
                 found[absolute] = ListedStory(absolute, date)
     return list(found.values())
+
+
+def profile_stories(html: str) -> tuple[list[ListedStory], str | None]:
+    """The stories a rendered profile's Apollo cache holds (`window.__APOLLO_STATE__`: the
+    user's `homepagePostsConnection` page of `Post:<id>` entries with `mediumUrl`,
+    `firstPublishedAt`, `latestPublishedAt`, `isLocked`), and the `from` cursor of the next
+    page; ([], None) for a page without one."""
+    _, cache = _apollo_post(html, None)
+    stories: dict[str, ListedStory] = {}
+    cursor = None
+    for key, value in cache.items():
+        if not (key.startswith("User:") and isinstance(value, dict)):
+            continue
+        for field_name, connection in value.items():
+            if not field_name.startswith("homepagePostsConnection") or not isinstance(
+                connection, dict
+            ):
+                continue
+            for ref in connection.get("posts") or []:
+                story = _listed_post(_resolve(cache, ref), cache)
+                if story is not None:
+                    stories.setdefault(story.url, story)
+            cursor = cursor or _next_from(connection)
+    return list(stories.values()), cursor
+
+
+def graphql_stories(text: str) -> tuple[list[ListedStory], str | None]:
+    """The stories of one `UserProfileQuery` answer (`[{"data": {"userResult": {
+    "homepagePostsConnection": {"posts": [...], "pagingInfo": {"next": {"from": ...}}}}}}]`,
+    the JSON Medium's web app pages a profile with), and the next page's cursor."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return [], None
+    stories: list[ListedStory] = []
+    cursor = None
+    for answer in data if isinstance(data, list) else [data]:
+        user = (
+            ((answer or {}).get("data") or {}).get("userResult")
+            if isinstance(answer, dict)
+            else None
+        )
+        connection = (user or {}).get("homepagePostsConnection") if isinstance(user, dict) else None
+        if not isinstance(connection, dict):
+            continue
+        for post in connection.get("posts") or []:
+            story = _listed_post(post if isinstance(post, dict) else {}, {})
+            if story is not None:
+                stories.append(story)
+        cursor = cursor or _next_from(connection)
+    return stories, cursor
+
+
+def _listed_post(post: dict, cache: dict) -> ListedStory | None:
+    url = _text(post.get("mediumUrl"))
+    if not url or not story_id(url):
+        return None
+    creator = _resolve(cache, post.get("creator")) if cache else post.get("creator") or {}
+    handle = _text(creator.get("username")).lower() if isinstance(creator, dict) else ""
+    locked = post.get("isLocked")
+    return ListedStory(
+        url=story_url(url),
+        published=_millis(post.get("firstPublishedAt")),
+        updated=_millis(post.get("latestPublishedAt")),
+        locked=locked if isinstance(locked, bool) else None,
+        author_handle=handle or None,
+    )
+
+
+def _next_from(connection: dict) -> str | None:
+    paging = connection.get("pagingInfo")
+    following = paging.get("next") if isinstance(paging, dict) else None
+    cursor = following.get("from") if isinstance(following, dict) else None
+    return str(cursor) if cursor not in (None, "") else None
 
 
 def _list_date(preview: etree._Element, now: datetime | None = None) -> datetime | None:

@@ -1,10 +1,14 @@
 """Substack: pure functions over the JSON and HTML a publication serves.
 
 A publication lists its posts in a JSON archive (`/api/v1/archive?sort=new&offset=N&limit=M`,
-a bare array of post objects without bodies, at most 50 a page) and serves each post with its
-body at `/api/v1/posts/<slug>`. Paid posts come with the free preview only (or no body at
-all), so their `audience` decides `truncated`. Authors are the post's `publishedBylines`: a
-guest post or a co-written one names someone else, and is told apart from the owner's own.
+a bare array of post objects without bodies, at most 50 a page) and in its `sitemap.xml` (each
+post's `/p/<slug>` with a `lastmod`, the only update date a listing gives), and serves each post
+with its body at `/api/v1/posts/<slug>`. A person's publications are listed by their profile,
+`substack.com/api/v1/user/<handle>/public_profile` (`publicationUsers`; the `subscriptions`
+there are what they read, not what they write). Paid posts come with the free preview only
+(or no body at all), so their `audience` decides `truncated`. Authors are the post's
+`publishedBylines`: a guest post or a co-written one names someone else, and is told apart
+from the owner's own.
 When a site does not serve the API, the post page is read instead: its `window._preloads`
 carry the same post object, else its markup is extracted.
 """
@@ -32,10 +36,13 @@ EXTRACTOR_VERSION = "1.0"
 #: The archive answers 400 to a larger `limit`.
 ARCHIVE_MAX_LIMIT = 50
 FREE_AUDIENCE = "everyone"
+#: What a visitor gets of a post with another audience: its free preview.
+PREVIEW_KINDS = {"only_paid": "paid", "founding": "paid", "only_free": "subscriber-only"}
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 _SLUG = re.compile(r"^/p/([^/]+)/?$")
 _OPEN_SUBSTACK = re.compile(r"^/pub/([a-z0-9-]+)/p/([^/]+)/?$")
+_PROFILE = re.compile(r"^/@([\w.-]{1,80})/?$")
 _PAYWALL = re.compile(r"""class=["'](?:[^"']*\s)?paywall[\s"']""")
 _HAS_CLASS = 'contains(concat(" ", normalize-space(@class), " "), " %s ")'
 _PRELOADS = re.compile(r"window\._preloads\s*=\s*JSON\.parse\((\"(?:[^\"\\]|\\.)*\")\)")
@@ -118,6 +125,21 @@ def post_location(url: str) -> tuple[str, str] | None:
     return f"{parts.scheme.lower()}://{parts.netloc.lower()}", match.group(1)
 
 
+def profile_handle(url: str) -> str | None:
+    """The handle of a person's profile URL (`substack.com/@handle`), else None."""
+    match = _PROFILE.match(urlsplit(url.strip()).path)
+    return match.group(1).lower() if match else None
+
+
+def profile_api_url(site: str, handle: str) -> str:
+    """Where Substack serves a person's public profile (`site`: https://substack.com)."""
+    return f"{site.rstrip('/')}/api/v1/user/{handle}/public_profile"
+
+
+def sitemap_url(base: str) -> str:
+    return f"{base}/sitemap.xml"
+
+
 def archive_url(base: str, offset: int, limit: int) -> str:
     if not 1 <= limit <= ARCHIVE_MAX_LIMIT:
         raise ValueError(f"archive pages hold 1 to {ARCHIVE_MAX_LIMIT} posts, not {limit}")
@@ -169,6 +191,46 @@ def archive_item(post: dict[str, Any]) -> ArchiveItem:
         audience=post.get("audience"),
         signature=listing_signature(post),
     )
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A person's public profile: their name and the publications they write for."""
+
+    name: str | None
+    handle: str | None
+    #: (subdomain, role) of each publication the person is a public member of, owner first.
+    publications: tuple[tuple[str, str | None], ...]
+
+
+def parse_profile(text: str) -> Profile:
+    """`/api/v1/user/<handle>/public_profile`; raises SubstackError when it is not one.
+    Only `publicationUsers` are the person's publications (admin: their own; others: where
+    they contribute); `subscriptions` are what they read and are left alone."""
+    data = _load_json(text, "public profile")
+    if not isinstance(data, dict) or not isinstance(data.get("publicationUsers"), list):
+        raise SubstackError("JSON answer is not a Substack profile (no publicationUsers)")
+    found: dict[str, str | None] = {}
+    for member in data["publicationUsers"]:
+        if not isinstance(member, dict) or member.get("public") is False:
+            continue
+        publication = member.get("publication")
+        subdomain = publication.get("subdomain") if isinstance(publication, dict) else None
+        if isinstance(subdomain, str) and _NAME.match(subdomain.lower()):
+            found.setdefault(subdomain.lower(), member.get("role"))
+    owned_first = sorted(found.items(), key=lambda item: item[1] != "admin")
+    return Profile(_text(data.get("name")), _text(data.get("handle")), tuple(owned_first))
+
+
+def sitemap_posts(pages: list[tuple[str, datetime | None]]) -> dict[str, datetime | None]:
+    """Slug -> `lastmod` of the posts a publication's sitemap lists (its other pages, the
+    home, about and archive, are left out)."""
+    posts: dict[str, datetime | None] = {}
+    for url, lastmod in pages:
+        location = post_location(url)
+        if location is not None:
+            posts.setdefault(location[1], lastmod)
+    return posts
 
 
 def parse_post(text: str) -> dict[str, Any]:
@@ -330,10 +392,13 @@ def post_fields(
     bylines = bylines_of(post)
     audience = post.get("audience")
     truncated = audience != FREE_AUDIENCE
+    preview = PREVIEW_KINDS.get(str(audience), "paid") if truncated else None
     content = body_markdown(post.get("body_html"), canonical)
     if not content.strip() and truncated:
         # A paid post without preview: the archive's excerpt is all there is.
         content = _text(post.get("truncated_body_text")) or _text(post.get("description")) or ""
+    # A paid post with nothing at all is reported by the quality gate as a preview.
+    empty = not content.strip() and not truncated
     names = [b.name for b in bylines]
     fields: dict[str, Any] = {
         "platform": "substack",
@@ -351,8 +416,10 @@ def post_fields(
         "extractor": EXTRACTOR_NAME,
         "extractor_version": EXTRACTOR_VERSION,
         "truncated": truncated,
-        "quality": Quality.OK if content.strip() else Quality.EMPTY,
-        "quality_reason": None if content.strip() else "the post has no body",
+        "authoritative": True,  # the post object Substack serves, body_html as written
+        "preview": preview,
+        "quality": Quality.EMPTY if empty else Quality.OK,
+        "quality_reason": "the post has no body" if empty else None,
         "http_status": 200,
         "raw_html": raw if raw is not None else json.dumps(post, ensure_ascii=False),
         "extra": {
@@ -445,6 +512,7 @@ def post_page_fields(
         "extractor": EXTRACTOR_NAME,
         "extractor_version": EXTRACTOR_VERSION,
         "truncated": truncated,
+        "preview": "paid" if truncated and body is not None else None,
         "quality": quality,
         "quality_reason": reason,
         "http_status": http_status,

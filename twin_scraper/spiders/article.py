@@ -27,8 +27,11 @@ from twin_scraper.extract.discovery import (
     parse_sitemap,
     sitemaps_from_robots,
 )
+from twin_scraper.extract.medium import resolve_source
+from twin_scraper.extract.substack import post_location
 from twin_scraper.items import Document
 from twin_scraper.params import ArticleParams
+from twin_scraper.platforms import Platform, detect_platform
 from twin_scraper.resources import CrawlResources
 from twin_scraper.seeds import LinkKind, SeedLink
 from twin_scraper.spiders.base import ERROR_STATUSES, TwinSpider, in_thread
@@ -50,6 +53,7 @@ class SiteState:
     feed_pages: int = 0
     sitemaps: int = 0
     reported: bool = False
+    handed_to: str | None = None  # the platform its home page showed it is (Medium, Substack)
 
     def full(self) -> bool:
         """Enough posts found to stop paging through feeds and sitemaps."""
@@ -111,6 +115,11 @@ class ArticleRoutes:
         html = self.html_of(response)
         if html is None:
             return
+        platform = self._served_by(html, response.url)
+        if platform is not None and "twin_site" not in response.meta:
+            for item in self._hand_page_over(platform, response):
+                yield item
+            return
         fields = await in_thread(article_fields, html, response.url, self.author, response.status)
         if "twin_site" in response.meta:
             # The latest date any feed or sitemap gave it, by now.
@@ -139,6 +148,11 @@ class ArticleRoutes:
         state = self._answered(response)
         feeds = []
         if isinstance(response, TextResponse):
+            platform = self._served_by(response.text, response.url)
+            if platform is not None:
+                state.handed_to = platform.name
+                yield from self._hand_site_over(platform, state)
+                return
             feeds = feed_links(response.text, response.url)
         paths = self.settings.getlist("ARTICLE_FEED_PATHS")
         for feed in feeds or [urljoin(state.site, path.lstrip("/")) for path in paths]:
@@ -202,7 +216,7 @@ class ArticleRoutes:
         if requests:
             raise DontCloseSpider
         for state in self._sites.values():
-            if not state.scheduled and not state.excluded and not state.reported:
+            if not (state.scheduled or state.excluded or state.reported or state.handed_to):
                 state.reported = True
                 self.fail_page(
                     state.site,
@@ -218,6 +232,40 @@ class ArticleRoutes:
     def home_errback(self, failure: Any) -> Iterator[scrapy.Request]:
         self.errback(failure)  # the site's home page failing is worth a report line
         yield from self.discovery_errback(failure)
+
+    # --- Medium and Substack behind the author's own domain -------------------------
+    def _served_by(self, html: str, url: str) -> Platform | None:
+        """The platform a page of a custom domain is served by, when this spider also
+        has that platform's routes (the seeds spider has every platform's)."""
+        platform = detect_platform(html)
+        if platform is None:
+            return None
+        if not hasattr(self, platform.route):
+            self.logger.info("%s is served by %s: its own spider reads it best", url, platform.name)
+            return None
+        self.logger.info("%s is served by %s: read as %s", url, platform.name, platform.name)
+        return platform
+
+    def _hand_site_over(self, platform: Platform, state: SiteState) -> Iterator[scrapy.Request]:
+        """Every post of the site, discovered the platform's way (Substack's archive and
+        sitemap, Medium's feed and story list) instead of as a generic blog."""
+        if platform.name == "substack":
+            yield from self.substack_publication_requests(state.site, state.limit)
+        else:
+            source = resolve_source(state.site, self.settings.get("MEDIUM_BASE_URL"))
+            yield from self.medium_source_requests(source, state.limit)
+
+    def _hand_page_over(self, platform: Platform, response: Response) -> Iterator[Any]:
+        """One page of a custom domain, read by the platform's extractor (a Substack post
+        from its API)."""
+        location = post_location(response.url) if platform.name == "substack" else None
+        if location is not None:
+            yield self.substack_post_request(*location)
+        elif platform.name == "substack":
+            response.meta.update(twin_page=response.url, twin_author=self.author)
+            yield from self.parse_substack_page(response)
+        else:
+            yield from self.parse_medium_story(response)
 
     def _answered(self, response: Response | scrapy.Request) -> SiteState:
         state = self._site(response)
@@ -251,7 +299,7 @@ class ArticleRoutes:
         """A feed, sitemap or home page to read, once per site. Never dropped by the
         duplicate filter (the site counts its answers, and a sitemap listing itself is
         caught here); it is answered by its callback or its errback."""
-        if url in state.requested:
+        if url in state.requested or state.handed_to:
             return
         state.requested.add(url)
         state.discovering += 1
@@ -276,6 +324,8 @@ class ArticleRoutes:
             state.found[key] = url
 
     def _schedule(self, state: SiteState) -> Iterator[scrapy.Request]:
+        if state.handed_to:
+            return  # the platform's routes discover and fetch it
         trust_dates = self.settings.getbool("ARTICLE_TRUST_LISTING_DATES")
         for key, url in state.to_fetch():
             state.scheduled.add(key)

@@ -5,7 +5,10 @@
 
 Discovery reads the RSS feed first (the newest 10 stories, each with the date it last
 changed), then renders the profile's (or publication's) story list in Chromium and
-scrolls it until no new story appears. Stories themselves are plain HTTP: Medium renders
+scrolls it until no new story appears, reading Medium's own data for each story where the
+page exposes it (the Apollo cache it was rendered from, and the `UserProfileQuery` GraphQL
+answers its web app pages the list with): the exact date each story last changed, older
+stories too. Stories themselves are plain HTTP: Medium renders
 them on the server. Routing only: extraction lives in `twin_scraper.extract.medium`; the
 routes are a mixin so the seeds spider serves Medium links the same way.
 """
@@ -21,13 +24,23 @@ import scrapy
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 from scrapy.http import Response
 
-from twin_scraper.browser import BrowserSpider, ScrollUntilStable, action_results, render_meta
+from twin_scraper.browser import (
+    BrowserSpider,
+    RecordResponses,
+    ScrollResult,
+    ScrollUntilStable,
+    action_results,
+    render_meta,
+)
 from twin_scraper.documents import same_author
 from twin_scraper.extract.discovery import parse_feed
 from twin_scraper.extract.medium import (
+    ListedStory,
     MediumSource,
     SourceError,
+    graphql_stories,
     listed_stories,
+    profile_stories,
     resolve_source,
     story_fields,
     story_id,
@@ -158,23 +171,48 @@ class MediumRoutes:
 
     def parse_medium_list(self, response: Response) -> Iterator[scrapy.Request]:
         state = self._medium_state(response.meta)
-        stories = listed_stories(response.text, response.url)
-        for scroll in action_results(response):
-            self.logger.info(
-                "Story list %s: %d stories after %d scrolls (%s)",
-                response.url,
-                scroll.items,
-                scroll.rounds,
-                scroll.stopped_by,
-            )
+        results = action_results(response)
+        stories = self._listed_with_dates(response, results)
+        for scroll in results:
+            if isinstance(scroll, ScrollResult):
+                self.logger.info(
+                    "Story list %s: %d stories after %d scrolls (%s)",
+                    response.url,
+                    scroll.items,
+                    scroll.rounds,
+                    scroll.stopped_by,
+                )
         for story in stories:
-            yield from self._medium_schedule(state, story.url, story.published, None)
+            handle = state.source.handle
+            if handle and story.author_handle not in (None, handle):
+                state.excluded.add(story_id(story.url) or canonicalize_url(story.url))
+                self.skip_page(story.url, f"written by @{story.author_handle}, not @{handle}")
+                continue
+            listed = story.updated or story.published
+            yield from self._medium_schedule(state, story.url, listed, None)
         if not state.scheduled and not state.excluded:
             self.fail_page(
                 state.source.list_url,
                 "no stories discovered",
                 "no stories discovered: neither the RSS feed nor the story list named one",
             )
+
+    def _listed_with_dates(self, response: Response, results: list[Any]) -> list[ListedStory]:
+        """The list's stories in page order; each with Medium's own dates where the page's
+        Apollo cache or the GraphQL answers recorded while scrolling hold it (they give the
+        update date the printed list lacks)."""
+        exact: dict[str, ListedStory] = {}
+        known, _ = profile_stories(response.text)
+        for bodies in results:
+            if isinstance(bodies, list):
+                for body in bodies:
+                    known.extend(graphql_stories(body)[0])
+        for story in known:
+            exact.setdefault(story_id(story.url) or story.url, story)
+        listed = []
+        for story in listed_stories(response.text, response.url):
+            listed.append(exact.pop(story_id(story.url) or story.url, story))
+        return listed + list(exact.values())  # in Medium's data but not (yet) on the page
 
     def medium_story_request(self, url: str, state: MediumState | None = None) -> scrapy.Request:
         """A story to extract; `state` when discovery found it (then it must prove to be
@@ -236,7 +274,7 @@ class MediumRoutes:
             state.source.list_url,
             callback=self.parse_medium_list,
             errback=self.errback,
-            meta=render_meta(scroll, **state.meta()),
+            meta=render_meta(RecordResponses("/_/graphql"), scroll, **state.meta()),
             priority=10,
             dont_filter=True,
         )
