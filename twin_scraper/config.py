@@ -16,6 +16,7 @@ from twin_scraper.indexer import Indexer
 from twin_scraper.stores.embedded_mongo import EmbeddedMongoError, ensure_server
 from twin_scraper.stores.embedder import ensure_model, load_embedder
 from twin_scraper.stores.mongo import MongoStore, StoreUnavailable
+from twin_scraper.stores.private import private_dir
 from twin_scraper.stores.qdrant import QdrantStore, StoreBusy
 
 #: How often a Qdrant local storage held by another process is tried again.
@@ -94,6 +95,8 @@ class StoreConfig:
         embedder = load_embedder(
             ensure_model(self.model_dir, self.model_auto_fetch), self.embed_threads
         )
+        if not self.qdrant_url:
+            private_dir(self.data_dir)  # before Qdrant's local storage is made in it
         deadline = time.monotonic() + wait
         while True:
             try:

@@ -15,6 +15,7 @@ from typing import Any
 import requests
 
 from twin_scraper.stores.mongo import redact_uri
+from twin_scraper.stores.private import private_dir
 
 #: Scrapy passes spider arguments on a command line: one argument may not exceed 128 KiB.
 MAX_SEEDS_BYTES = 100_000
@@ -48,8 +49,8 @@ def prepare_run_dir(data_dir: Path, config: Path) -> Path:
             f"Scrapyd configuration {config} not found: run from the project directory "
             "(where scrapyd.conf is) or give --config"
         )
-    run_dir = data_dir / "scrapyd"
-    run_dir.mkdir(parents=True, exist_ok=True)
+    run_dir = private_dir(data_dir) / "scrapyd"
+    run_dir.mkdir(exist_ok=True)
     shutil.copyfile(config, run_dir / "scrapyd.conf")
     (run_dir / "scrapy.cfg").write_text(RUN_DIR_SCRAPY_CFG)
     return run_dir
