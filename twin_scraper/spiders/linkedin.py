@@ -371,6 +371,7 @@ class LinkedInRoutes(BrowserSpider):
 class LinkedInSpider(LinkedInRoutes, TwinSpider):
     name = "linkedin"
     params_model = LinkedInParams
+    path_arguments = ("export",)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

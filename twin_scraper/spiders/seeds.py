@@ -36,6 +36,7 @@ class SeedsSpider(
 
     name = "seeds"
     params_model = SeedsParams
+    path_arguments = ("file",)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -1,0 +1,1 @@
+"""Scrapy commands of this project (COMMANDS_MODULE): they replace Scrapy's own by name."""
