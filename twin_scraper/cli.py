@@ -40,7 +40,6 @@ from twin_scraper.pipelines.quality import rejection
 from twin_scraper.report import make_console, render
 from twin_scraper.seeds import LinkKind, SeedFileError, load_seed_file
 from twin_scraper.service import (
-    MAX_SEEDS_BYTES,
     ScrapydApi,
     ScrapydError,
     check_credentials,
@@ -347,7 +346,7 @@ def schedule(
     ] = None,
 ) -> None:
     """Schedule seed files as `seeds` jobs on a Scrapyd server. The file's content is sent
-    with the job (`-a yaml=...`): the server need not see the client's files."""
+    with the job (`yaml=`): the server need not see the client's files."""
     settings = project_settings()
     extra: dict[str, str] = {}
     for item in setting or []:
@@ -366,18 +365,17 @@ def schedule(
                 f"seed file {path} names a LinkedIn export: a Scrapyd server cannot read "
                 "files on this machine; crawl the export here with `twin crawl`"
             )
-        text = path.read_text(encoding="utf-8")
-        if len(text.encode()) > MAX_SEEDS_BYTES:
-            raise _fail(
-                f"seed file {path} is over {MAX_SEEDS_BYTES // 1000} kB, too big for a job "
-                "argument: split it into several files"
-            )
-        batches.append((path, batch, text))
+        batches.append((path, batch, path.read_text(encoding="utf-8")))
     api = ScrapydApi(
         url or settings.get("SCRAPYD_URL"),
         settings.get("SCRAPYD_USERNAME") if username is None else username,
         settings.get("SCRAPYD_PASSWORD") if password is None else password,
     )
+    try:
+        for path, _, text in batches:
+            api.check_seeds_size(str(path), len(text.encode()))
+    except ScrapydError as exc:
+        raise _fail(str(exc)) from None
     project = project or settings.get("SCRAPYD_PROJECT")
     for path, batch, text in batches:
         job_settings = dict(extra)
