@@ -32,6 +32,7 @@ from twin_scraper.config import StoreConfig, project_settings
 from twin_scraper.demo.server import SITE_DIR, SiteServer
 from twin_scraper.params import ArgumentError
 from twin_scraper.seeds import SeedFileError
+from twin_scraper.spiders.linkedin import LinkedInSpider
 from twin_scraper.spiders.seeds import SeedsSpider
 from twin_scraper.stores.embedded_mongo import stop_server
 from twin_scraper.stores.mongo import MongoStore
@@ -472,6 +473,12 @@ def test_seeds_spider_takes_a_file_or_its_content(
     for path in (str(outside), "../elsewhere.yaml", "/etc/passwd"):
         with pytest.raises(ArgumentError, match="a Scrapyd job reads files only inside"):
             SeedsSpider(file=path, _job="abc")
+    export = f"author: Ada Quill\nlinks: [linkedin_export: {tmp_path}]\n"  # a directory
+    assert SeedsSpider(yaml=export).batch.links[0].url == str(tmp_path)
+    with pytest.raises(ArgumentError, match="linkedin_export: a Scrapyd job reads files only"):
+        SeedsSpider(yaml=export, _job="abc")
+    with pytest.raises(ArgumentError, match="-a export: a Scrapyd job reads files only"):
+        LinkedInSpider(export=str(tmp_path), _job="abc")
     for kwargs in ({}, {"file": str(seeds), "yaml": text}):
         with pytest.raises(ArgumentError, match="give either -a file=SEEDFILE or -a yaml="):
             SeedsSpider(**kwargs)

@@ -79,13 +79,18 @@ class TwinSpider(scrapy.Spider):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         # Arguments starting with "_" are Scrapy's or Scrapyd's own (such as `_job`).
         ours = {k: v for k, v in kwargs.items() if not k.startswith("_")}
-        if is_scrapyd_job(kwargs):
-            for name in self.path_arguments:
-                if name in ours and (problem := job_path_problem(str(ours[name]), Path.cwd())):
-                    raise ArgumentError(f"{self.name} spider: -a {name}: {problem}")
+        self.scrapyd_job = is_scrapyd_job(kwargs)
+        for name in self.path_arguments:
+            if name in ours:
+                self.check_job_path(f"-a {name}", str(ours[name]))
         self.params = parse_params(self.params_model, self.name, ours)
         super().__init__(*args, **{k: v for k, v in kwargs.items() if k not in ours})
         self._skipped: set[str] = set()
+
+    def check_job_path(self, what: str, path: str) -> None:
+        """A file this spider is told to read: in a Scrapyd job, only in Scrapyd's directory."""
+        if self.scrapyd_job and (problem := job_path_problem(path, Path.cwd())):
+            raise ArgumentError(f"{self.name} spider: {what}: {problem}")
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> TwinSpider:

@@ -44,6 +44,9 @@ class SeedsSpider(
             self.batch = parse_seeds(self.params.yaml, "-a yaml")
         else:
             self.batch = load_seed_file(self.params.file)
+        for link in self.batch.links:
+            if link.kind == LinkKind.LINKEDIN_EXPORT:
+                self.check_job_path("linkedin_export", link.url)
         self.author = self.batch.author
         self._sites = {}
         self._substack_publications = {}
