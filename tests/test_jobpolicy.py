@@ -13,7 +13,7 @@ from twin_scraper.jobpolicy import is_scrapyd_job, screen_job_settings
 @pytest.mark.parametrize(
     "pair",
     [
-        "LOG_LEVEL=debug",
+        "LOG_LEVEL=warning",
         "JOBDIR=jobs/ada",
         "JOBDIR=jobs/ada/blog",
         "CONCURRENT_REQUESTS=1",
@@ -42,7 +42,8 @@ def test_harmless_settings_are_kept(pair: str, tmp_path: Path) -> None:
         ("JOBDIR=", "must be a directory under jobs/"),
         ("LOG_FILE=/etc/cron.d/twin.log", "must be a .log file in Scrapyd's directory"),
         ("LOG_FILE=logs/x.txt", "must be a .log file in Scrapyd's directory"),
-        ("LOG_LEVEL=LOUD", "must be one of DEBUG, INFO"),
+        ("LOG_LEVEL=LOUD", "must be one of INFO, WARNING, ERROR, CRITICAL"),
+        ("LOG_LEVEL=DEBUG", "must be one of INFO, WARNING, ERROR, CRITICAL"),
         ("CONCURRENT_REQUESTS=1000", "must be a whole number from 1 to 32"),
         ("CONCURRENT_REQUESTS=0", "must be a whole number from 1 to 32"),
         ("CONCURRENT_REQUESTS=2.5", "must be a whole number from 1 to 32"),

@@ -20,7 +20,12 @@ import pymongo
 import pytest
 from pymongo.errors import PyMongoError
 
-from twin_scraper.stores.embedded_mongo import ensure_server, server_status, stop_server
+from twin_scraper.stores.embedded_mongo import (
+    EmbeddedMongoError,
+    ensure_server,
+    server_status,
+    stop_server,
+)
 
 NOBODY = 65534
 
@@ -153,3 +158,26 @@ def test_an_earlier_version_open_data_directory_is_closed_up(tmp_path: Path) -> 
         legacy.kill()
         legacy.wait()
         stop_server(data_dir)
+
+
+def test_a_data_directory_too_deep_for_a_socket_gets_one_in_a_private_temp_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A socket's path is limited to about 100 bytes: a deeper data directory's socket goes
+    to `<temp>/twin-<uid>/`, a directory that must be this user's alone."""
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    data_dir = tmp_path / ("deep-" * 20) / "data"
+    uri = ensure_server(data_dir)
+    try:
+        private = temp / f"twin-{os.getuid()}"
+        (socket_file,) = private.glob("mongo-*.sock")
+        assert uri == f"mongodb://{str(socket_file).replace('/', '%2F')}/"
+        assert mode(private) == 0o700
+        assert pymongo.MongoClient(uri, serverSelectionTimeoutMS=3000).admin.command("ping")
+    finally:
+        stop_server(data_dir)
+    private.chmod(0o777)  # as if another user had made it first, open to all
+    with pytest.raises(EmbeddedMongoError, match="is not a private directory of this user's"):
+        ensure_server(tmp_path / ("deep-" * 20) / "other")

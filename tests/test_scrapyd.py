@@ -584,8 +584,8 @@ def test_what_cannot_start_is_refused_at_once_or_finished_with_its_reason(
     queue, as an older Scrapyd or another tool would) is finished with its reason, and
     its slot is free again: with all four taken by such jobs, the next job still runs."""
 
-    def schedule(**fields: str) -> dict[str, Any]:
-        data = [("project", PROJECT), ("spider", "article"), *fields.items()]
+    def schedule(*pairs: tuple[str, str], spider: str = "article", **fields: str) -> dict:
+        data = [("project", PROJECT), ("spider", spider), *pairs, *fields.items()]
         response = requests.post(
             f"{scrapyd.url}/schedule.json", data=data, auth=(USER, scrapyd.password), timeout=60
         )
@@ -598,6 +598,15 @@ def test_what_cannot_start_is_refused_at_once_or_finished_with_its_reason(
     assert "at most 131,072 bytes per argument" in answer["message"]
     answer = schedule(url=site.url("/articles/latin1/"), jobid="../../escape")
     assert answer["status"] == "error" and answer["message"].startswith("jobid '../../escape'")
+    each_fits = [("setting", f"CLOSESPIDER_ITEMCOUNT={'9' * 120_000}")] * 20  # 2.4 MB in all
+    answer = schedule(*each_fits, url=site.url("/articles/latin1/"))
+    assert answer["status"] == "error"
+    assert answer["message"].startswith("the job's arguments and settings come to 2,40")
+    huge = "author: Ada Quill\nlinks: [https://ada.example/]\n" + "#" * (10 * 1024 * 1024)
+    answer = schedule(spider="seeds", yaml=huge)
+    assert answer["status"] == "error"
+    assert "over the 10,485,760 a job takes: split it" in answer["message"]
+    assert not list((scrapyd.run_dir / "seeds" / PROJECT).glob("*.yaml"))
     assert scrapyd.get("listjobs.json", project=PROJECT)["pending"] == []
 
     from scrapyd.config import Config

@@ -60,7 +60,9 @@ def _true_false(value: str, _: Path) -> str | None:
 
 
 def _log_level(value: str, _: Path) -> str | None:
-    levels = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+    # Not DEBUG: pymongo would log MongoDB's replies (stored documents) in the job's log,
+    # which Scrapyd serves to every scheduler.
+    levels = ("INFO", "WARNING", "ERROR", "CRITICAL")
     return None if value.upper() in levels else f"must be one of {', '.join(levels)}"
 
 
