@@ -700,20 +700,23 @@ def test_a_job_may_change_only_harmless_settings(
     # The same settings from a shell are the user's own choice.
     feed = tmp_path / "shell" / "items.jl"
     feeds = json.dumps({str(feed): {"format": "jsonlines"}})
-    with SiteServer(SITE_DIR) as target:
-        url = target.url("/posts/sourdough-at-home/")
-        shell = subprocess.run(
-            [
-                *(str(BIN / "scrapy"), "crawl", "article", "-a", f"url={url}"),
-                *("-s", f"FEEDS={feeds}", "-s", "ITEM_PIPELINES={}"),
-                *("-s", f"TWIN_DATA_DIR={tmp_path / 'shell'}"),
-            ],
-            cwd=REPO,
-            env={**scrapyd.env, "TWIN_EMBED": "false"},
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+    try:
+        with SiteServer(SITE_DIR) as target:
+            url = target.url("/posts/sourdough-at-home/")
+            shell = subprocess.run(
+                [
+                    *(str(BIN / "scrapy"), "crawl", "article", "-a", f"url={url}"),
+                    *("-s", f"FEEDS={feeds}", "-s", "ITEM_PIPELINES={}"),
+                    *("-s", f"TWIN_DATA_DIR={tmp_path / 'shell'}"),
+                ],
+                cwd=REPO,
+                env={**scrapyd.env, "TWIN_EMBED": "false"},
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+    finally:
+        stop_server(tmp_path / "shell")  # the embedded MongoDB the crawl started
     assert shell.returncode == 0, shell.stderr[-3000:]
     assert "Refused" not in shell.stderr
     assert len(feed.read_text().splitlines()) == 1  # the feed, written where it was asked
