@@ -7,7 +7,9 @@ the data directory."""
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -30,6 +32,7 @@ from twin_scraper.config import StoreConfig, project_settings
 from twin_scraper.demo.server import SITE_DIR, SiteServer
 from twin_scraper.params import ArgumentError
 from twin_scraper.seeds import SeedFileError
+from twin_scraper.spiders.linkedin import LinkedInSpider
 from twin_scraper.spiders.seeds import SeedsSpider
 from twin_scraper.stores.embedded_mongo import stop_server
 from twin_scraper.stores.mongo import MongoStore
@@ -123,12 +126,10 @@ def copy_project(destination: Path, port: int) -> Path:
     return destination
 
 
-def job_settings(data_dir: Path | None = None, **extra: str) -> dict[str, str]:
-    """Settings for a job; `data_dir` gives a test its own stores (an embedded MongoDB
-    server of their own: nx-27017 keeps one set of collections whatever the database
-    name). The concurrency test uses Scrapyd's default data directory."""
-    own = {"TWIN_DATA_DIR": str(data_dir)} if data_dir else {}
-    return {"AUTOTHROTTLE_ENABLED": "false", **own, **extra}
+def job_settings(**extra: str) -> dict[str, str]:
+    """Settings for a job: only those a Scrapyd job may change (twin_scraper.jobpolicy);
+    its stores are the server's (see `fresh_stores`)."""
+    return {"AUTOTHROTTLE_ENABLED": "false", **extra}
 
 
 @pytest.fixture(scope="module")
@@ -191,11 +192,27 @@ def scrapyd(tmp_path_factory: pytest.TempPathFactory, model_dir: Path) -> Iterat
         stop_server(data_dir)  # the embedded MongoDB the jobs started
 
 
-def stores(server: Scrapyd, data_dir: Path | None = None) -> StoreConfig:
+@pytest.fixture
+def fresh_stores(scrapyd: Scrapyd) -> Iterator[StoreConfig]:
+    """The server's data directory with empty stores, for one test: a job may not choose
+    its own data directory (TWIN_DATA_DIR is not a setting a scheduler may change)."""
+
+    def empty() -> None:
+        stop_server(scrapyd.data_dir)  # the embedded MongoDB the jobs started
+        for path in scrapyd.data_dir.iterdir():
+            if path.name != "scrapyd":
+                shutil.rmtree(path) if path.is_dir() else path.unlink()
+
+    empty()
+    yield stores(scrapyd)
+    empty()
+
+
+def stores(server: Scrapyd) -> StoreConfig:
     return StoreConfig.from_settings(
         project_settings(
             {
-                "TWIN_DATA_DIR": str(data_dir or server.data_dir),
+                "TWIN_DATA_DIR": str(server.data_dir),
                 "MONGO_DATABASE": "twin",
                 "QDRANT_PATH": "",
                 "MONGO_URI": "",
@@ -333,10 +350,9 @@ def test_credentials_are_required(scrapyd: Scrapyd, tmp_path: Path) -> None:
 
 
 def test_article_and_seed_jobs_store_and_embed(
-    scrapyd: Scrapyd, site: SiteServer, tmp_path: Path
+    scrapyd: Scrapyd, site: SiteServer, tmp_path: Path, fresh_stores: StoreConfig
 ) -> None:
-    data_dir = tmp_path / "data"
-    settings = job_settings(data_dir)
+    settings = job_settings()
     article = scrapyd.schedule(
         "article",
         settings,
@@ -369,7 +385,10 @@ def test_article_and_seed_jobs_store_and_embed(
     # --resume gave the job a directory of its own under Scrapyd's; finished, it is gone.
     assert "Crawl finished: removed its job directory jobs/camille-" in scrapyd.log(seeds_job)
     assert not list((scrapyd.run_dir / "jobs").glob("camille-*"))
-    config = stores(scrapyd, data_dir)
+    # The seed file's content was kept on disk for the job, and removed once it ended.
+    kept = f"seeds/{PROJECT}/{seeds_job}.yaml"
+    assert not (scrapyd.run_dir / kept).exists()
+    config = fresh_stores
     mongo = config.open_mongo()
     try:
         docs = {d["canonical_url"].rsplit("/", 1)[-1]: d for d in mongo.iter_documents()}
@@ -379,7 +398,7 @@ def test_article_and_seed_jobs_store_and_embed(
         assert mongo.count_to_embed(docs["latin1"]["embed"]["model"]) == 0
         runs = {r["scrapyd_job"]: r for r in mongo.latest_runs(5)}
         assert runs[seeds_job]["arguments"] == {
-            "yaml": "(inline)",
+            "file": kept,
             "author": "Camille Durand",
             "links": 2,
         }
@@ -387,7 +406,6 @@ def test_article_and_seed_jobs_store_and_embed(
         chunks = sum(d["embed"]["chunks"] for d in docs.values())
     finally:
         mongo.close()
-        stop_server(data_dir)
     indexer = config.open_indexer()
     try:
         assert indexer.qdrant.count() == chunks > 0
@@ -395,7 +413,9 @@ def test_article_and_seed_jobs_store_and_embed(
         indexer.qdrant.close()
 
 
-def test_two_jobs_at_once_share_the_default_stores(scrapyd: Scrapyd, site: SiteServer) -> None:
+def test_two_jobs_at_once_share_the_default_stores(
+    scrapyd: Scrapyd, site: SiteServer, fresh_stores: StoreConfig
+) -> None:
     """The default stores of the data directory: one embedded MongoDB server for both
     jobs; Qdrant's local mode admits one process, so the job that finds it held stores
     its documents as pending and embeds them once the other job lets go."""
@@ -421,7 +441,7 @@ def test_two_jobs_at_once_share_the_default_stores(scrapyd: Scrapyd, site: SiteS
     assert "Qdrant local storage" in articles_log and "is in use by another process" in articles_log
     assert "Qdrant is free again: embedded 2 pending document(s)" in articles_log
 
-    config = stores(scrapyd)
+    config = fresh_stores
     mongo = config.open_mongo()
     try:
         docs = list(mongo.iter_documents())
@@ -441,17 +461,18 @@ def test_two_jobs_at_once_share_the_default_stores(scrapyd: Scrapyd, site: SiteS
         indexer.qdrant.close()
 
 
-def test_cancelled_job_resumes_from_its_job_directory(scrapyd: Scrapyd, tmp_path: Path) -> None:
+def test_cancelled_job_resumes_from_its_job_directory(
+    scrapyd: Scrapyd, fresh_stores: StoreConfig
+) -> None:
     """Cancelled mid-crawl while another process holds Qdrant: the job stops at once (no
     wait for Qdrant), its documents pending; scheduled again with the same JOBDIR, it
     fetches only what it had not fetched."""
     from qdrant_client import QdrantClient
 
-    data_dir = tmp_path / "data"
     jobdir = "jobs/ada-blog"  # relative: under Scrapyd's run directory, the jobs' cwd
-    settings = job_settings(data_dir, CONCURRENT_REQUESTS="1", JOBDIR=jobdir)
-    (data_dir / "qdrant").mkdir(parents=True)
-    holder = QdrantClient(path=str(data_dir / "qdrant"))  # `twin search` left running, say
+    settings = job_settings(CONCURRENT_REQUESTS="1", JOBDIR=jobdir)
+    fresh_stores.qdrant_path.mkdir(parents=True)
+    holder = QdrantClient(path=str(fresh_stores.qdrant_path))  # `twin search` left running
     with SiteServer(SITE_DIR, latency=0.4) as server:
         try:
             first = scrapyd.schedule("article", settings, site=server.url("/"), author="Ada Quill")
@@ -468,8 +489,7 @@ def test_cancelled_job_resumes_from_its_job_directory(scrapyd: Scrapyd, tmp_path
         assert "Crawl report: article (shutdown)" in log
         assert "Stopped: the documents stay pending for `twin embed`" in log
         assert (scrapyd.run_dir / jobdir / "requests.done").is_file()  # settled pages
-        config = stores(scrapyd, data_dir)
-        mongo = config.open_mongo()
+        mongo = fresh_stores.open_mongo()
         try:
             stored_first = sum(mongo.count_documents().values())
             assert 1 <= stored_first < ADA_POSTS, "the cancel did not land mid-crawl"
@@ -484,20 +504,37 @@ def test_cancelled_job_resumes_from_its_job_directory(scrapyd: Scrapyd, tmp_path
             assert run["embed_pending"] == stored_first  # the first run's, for `twin embed`
         finally:
             mongo.close()
-            stop_server(data_dir)
         posts = {p: n for p, n in server.hits.items() if p.startswith("/posts/")}
         assert len(posts) >= ADA_POSTS and set(posts.values()) == {1}  # each page once
     assert not (scrapyd.run_dir / jobdir).exists()  # finished: the job directory is gone
 
 
-def test_seeds_spider_takes_a_file_or_its_content(tmp_path: Path) -> None:
+def test_seeds_spider_takes_a_file_or_its_content(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     text = "author: Ada Quill\nlinks: [https://ada.example/posts/a/]\n"
-    seeds = tmp_path / "ada.yaml"
+    run_dir = tmp_path / "scrapyd"  # Scrapyd's directory: its jobs' working directory
+    run_dir.mkdir()
+    seeds = run_dir / "ada.yaml"
     seeds.write_text(text)
-    for kwargs in ({"file": str(seeds)}, {"yaml": text}):
+    monkeypatch.chdir(run_dir)
+    for kwargs in ({"file": str(seeds)}, {"file": "ada.yaml"}, {"yaml": text}):
         spider = SeedsSpider(**kwargs, _job="abc")  # Scrapyd adds _job
         assert spider.batch.author == "Ada Quill"
         assert [link.url for link in spider.batch.links] == ["https://ada.example/posts/a/"]
+    # A Scrapyd job reads no file outside Scrapyd's directory; a crawl from a shell may.
+    outside = tmp_path / "elsewhere.yaml"
+    outside.write_text(text)
+    assert SeedsSpider(file=str(outside)).batch.author == "Ada Quill"
+    for path in (str(outside), "../elsewhere.yaml", "/etc/passwd"):
+        with pytest.raises(ArgumentError, match="a Scrapyd job reads files only inside"):
+            SeedsSpider(file=path, _job="abc")
+    export = f"author: Ada Quill\nlinks: [linkedin_export: {tmp_path}]\n"  # a directory
+    assert SeedsSpider(yaml=export).batch.links[0].url == str(tmp_path)
+    with pytest.raises(ArgumentError, match="linkedin_export: a Scrapyd job reads files only"):
+        SeedsSpider(yaml=export, _job="abc")
+    with pytest.raises(ArgumentError, match="-a export: a Scrapyd job reads files only"):
+        LinkedInSpider(export=str(tmp_path), _job="abc")
     for kwargs in ({}, {"file": str(seeds), "yaml": text}):
         with pytest.raises(ArgumentError, match="give either -a file=SEEDFILE or -a yaml="):
             SeedsSpider(**kwargs)
@@ -541,3 +578,207 @@ async def test_crawl_that_found_qdrant_held_embeds_once_it_is_free(
         assert indexer.qdrant.count() == sum(d["embed"]["chunks"] for d in docs)
     finally:
         indexer.qdrant.close()
+
+
+def scrapyd_log(server: Scrapyd) -> str:
+    """Scrapyd's own log (the `twin scrapyd` process's output)."""
+    return (server.data_dir.parent / "scrapyd.out").read_text()
+
+
+def padded_seeds(tmp_path: Path, links: list[str], size: int) -> Path:
+    """A seed file over `size` bytes: a few links and the owner's notes (a long comment),
+    so that the crawl stays short."""
+    notes = "".join(f"# note {n}: {'to read again later ' * 4}\n" for n in range(size // 80 + 1))
+    path = tmp_path / "big.yaml"
+    path.write_text(
+        "author: Camille Durand\n" + notes + "links:\n" + "".join(f"  - {u}\n" for u in links)
+    )
+    assert path.stat().st_size > size
+    return path
+
+
+def test_a_seed_file_over_128_kib_runs_as_a_job(
+    scrapyd: Scrapyd, site: SiteServer, tmp_path: Path, fresh_stores: StoreConfig
+) -> None:
+    """The README's curl example with a big seed file: the job runs (it used to be lost,
+    with one of Scrapyd's slots), reading the content Scrapyd kept for it."""
+    links = [site.url("/articles/latin1/"), site.url("/articles/plain-essay/")]
+    seeds = padded_seeds(tmp_path, links, 200 * 1024)
+    job = scrapyd.post(
+        "schedule.json",
+        [("project", PROJECT), ("spider", "seeds"), ("yaml", seeds.read_text())]
+        + [("setting", f"{k}={v}") for k, v in job_settings().items()],
+    )["jobid"]
+    kept = scrapyd.run_dir / "seeds" / PROJECT / f"{job}.yaml"
+    scrapyd.wait(job)
+    log = scrapyd.log(job)
+    assert_clean(log)
+    assert "Crawl report: seeds (finished)" in log
+    assert not kept.exists()  # removed once the job ended
+    assert seeds.read_text()[:200] not in scrapyd_log(scrapyd)  # nor is it in Scrapyd's log
+    mongo = fresh_stores.open_mongo()
+    try:
+        run = next(r for r in mongo.latest_runs(3) if r["scrapyd_job"] == job)
+        assert run["arguments"]["links"] == 2 and run["totals"]["new"] == 2
+    finally:
+        mongo.close()
+
+    # `twin schedule` sends it too (this Scrapyd says, in twin.json, that it takes it).
+    result = subprocess.run(
+        [str(BIN / "twin"), "schedule", str(seeds), "--scrapyd", scrapyd.url]
+        + [arg for k, v in job_settings().items() for arg in ("-s", f"{k}={v}")],
+        env=scrapyd.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    again = result.stdout.split(": job ")[1].split()[0]
+    scrapyd.wait(again)
+    assert "Crawl report: seeds (finished)" in scrapyd.log(again)
+
+
+def test_what_cannot_start_is_refused_at_once_or_finished_with_its_reason(
+    scrapyd: Scrapyd, site: SiteServer, tmp_path: Path
+) -> None:
+    """Never "ok" for a job that cannot start: too long an argument or a bad job id is
+    refused when scheduled; one queued some other way (here: straight into Scrapyd's
+    queue, as an older Scrapyd or another tool would) is finished with its reason, and
+    its slot is free again: with all four taken by such jobs, the next job still runs."""
+
+    def schedule(*pairs: tuple[str, str], spider: str = "article", **fields: str) -> dict:
+        data = [("project", PROJECT), ("spider", spider), *pairs, *fields.items()]
+        response = requests.post(
+            f"{scrapyd.url}/schedule.json", data=data, auth=(USER, scrapyd.password), timeout=60
+        )
+        return response.json()
+
+    long_list = ",".join(site.url(f"/articles/n{n}/") for n in range(5000))
+    answer = schedule(url=long_list)
+    assert answer["status"] == "error", answer
+    assert answer["message"].startswith("argument url is ")
+    assert "at most 131,072 bytes per argument" in answer["message"]
+    answer = schedule(url=site.url("/articles/latin1/"), jobid="../../escape")
+    assert answer["status"] == "error" and answer["message"].startswith("jobid '../../escape'")
+    each_fits = [("setting", f"CLOSESPIDER_ITEMCOUNT={'9' * 120_000}")] * 20  # 2.4 MB in all
+    answer = schedule(*each_fits, url=site.url("/articles/latin1/"))
+    assert answer["status"] == "error"
+    assert answer["message"].startswith("the job's arguments and settings come to 2,40")
+    huge = "author: Ada Quill\nlinks: [https://ada.example/]\n" + "#" * (10 * 1024 * 1024)
+    answer = schedule(spider="seeds", yaml=huge)
+    assert answer["status"] == "error"
+    assert "over the 10,485,760 a job takes: split it" in answer["message"]
+    assert not list((scrapyd.run_dir / "seeds" / PROJECT).glob("*.yaml"))
+    assert scrapyd.get("listjobs.json", project=PROJECT)["pending"] == []
+
+    from scrapyd.config import Config
+    from scrapyd.spiderqueue import SqliteSpiderQueue
+
+    queue = SqliteSpiderQueue(Config({"dbs_dir": str(scrapyd.run_dir / "dbs")}), PROJECT)
+    lost = [f"lost{n}" for n in range(4)]  # scrapyd.conf's max_proc
+    for job in lost:
+        queue.add("article", _job=job, url=long_list)
+    for job in lost:
+        scrapyd.wait(job, timeout=60)
+        assert "The job could not start: OSError: [Errno 7] Argument list too long" in (
+            scrapyd.log(job)
+        )
+    assert "Job 'lost0' of 'twin_scraper' ('article') could not start" in scrapyd_log(scrapyd)
+    after = scrapyd.schedule("article", job_settings(), url=site.url("/articles/latin1/"))
+    scrapyd.wait(after, timeout=90)
+    assert "Crawl report: article (finished)" in scrapyd.log(after)
+
+
+def test_twin_schedule_refuses_a_big_seed_file_for_another_scrapyd(
+    site: SiteServer, tmp_path: Path
+) -> None:
+    """A Scrapyd not started by `twin scrapyd` (no twin.json: here a plain web server)
+    would put the content on a command line: refused before anything is sent."""
+    seeds = padded_seeds(tmp_path, [site.url("/articles/latin1/")], 150 * 1024)
+    result = subprocess.run(
+        [str(BIN / "twin"), "schedule", str(seeds), "--scrapyd", site.url("/")],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    message = " ".join(result.stderr.split())
+    assert "bytes, too big for a job argument (a Scrapyd started by `twin scrapyd`" in message
+    assert site.hits.get("/schedule.json") is None
+
+
+def test_a_job_may_change_only_harmless_settings(
+    scrapyd: Scrapyd, tmp_path: Path, fresh_stores: StoreConfig
+) -> None:
+    """What `setting=` could do to the server: send its GitHub token and LinkedIn cookie
+    to another host, run a program as its browser, write files anywhere, store elsewhere,
+    turn the pipelines off, crawl without bounds. Each is refused, in the job's log and
+    its crawl report; the job stops before any request and exits with status 1. A crawl
+    from a shell keeps every setting."""
+    outside = tmp_path / "outside"
+    ran = tmp_path / "ran"
+    program = tmp_path / "chromium.sh"
+    program.write_text(f"#!/bin/sh\ntouch {ran}\n")
+    program.chmod(0o755)
+    with SiteServer(SITE_DIR) as target, SiteServer(SITE_DIR) as elsewhere:
+        refused = {
+            "GITHUB_API_URL": elsewhere.url("/"),
+            "LINKEDIN_BASE_URL": elsewhere.url("/"),
+            "PLAYWRIGHT_LAUNCH_OPTIONS": json.dumps({"executable_path": str(program)}),
+            "FEEDS": json.dumps({str(outside / "items.jl"): {"format": "jsonlines"}}),
+            "HTTPCACHE_ENABLED": "true",
+            "HTTPCACHE_DIR": str(outside / "cache"),
+            "JOBDIR": str(outside / "job"),
+            "ITEM_PIPELINES": "{}",
+            "TWIN_DATA_DIR": str(outside / "data"),
+            "CONCURRENT_REQUESTS": "1000",
+        }
+        post = target.url("/posts/sourdough-at-home/")
+        job = scrapyd.schedule("article", job_settings(LOG_LEVEL="INFO", **refused), url=post)
+        scrapyd.wait(job)
+        assert target.hits == {} and elsewhere.hits == {}  # not one request
+    log = scrapyd.log(job)
+    for name in refused:
+        assert f"ERROR: Refused setting {name}" in log, name
+    assert "Refused setting CONCURRENT_REQUESTS=1000: must be a whole number from 1 to 32" in log
+    assert "Refused setting LOG_LEVEL" not in log and "Refused setting AUTOTHROTTLE" not in log
+    assert "Crawl report: article (refused_settings)" in log
+    assert f"Process died: exitstatus=1 project='{PROJECT}' spider='article' job='{job}'" in (
+        scrapyd_log(scrapyd)
+    )
+    assert not outside.exists() and not ran.exists()
+    mongo = fresh_stores.open_mongo()
+    try:
+        (run,) = mongo.latest_runs(5)
+        assert run["scrapyd_job"] == job and run["finish_reason"] == "refused_settings"
+        assert [re.split("[=:]", p)[0] for p in run["refused_settings"]] == [
+            f"setting {name}" for name in refused
+        ]
+        assert sum(mongo.count_documents().values()) == 0
+    finally:
+        mongo.close()
+
+    # The same settings from a shell are the user's own choice.
+    feed = tmp_path / "shell" / "items.jl"
+    feeds = json.dumps({str(feed): {"format": "jsonlines"}})
+    try:
+        with SiteServer(SITE_DIR) as target:
+            url = target.url("/posts/sourdough-at-home/")
+            shell = subprocess.run(
+                [
+                    *(str(BIN / "scrapy"), "crawl", "article", "-a", f"url={url}"),
+                    *("-s", f"FEEDS={feeds}", "-s", "ITEM_PIPELINES={}"),
+                    *("-s", f"TWIN_DATA_DIR={tmp_path / 'shell'}"),
+                ],
+                cwd=REPO,
+                env={**scrapyd.env, "TWIN_EMBED": "false"},
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+    finally:
+        stop_server(tmp_path / "shell")  # the embedded MongoDB the crawl started
+    assert shell.returncode == 0, shell.stderr[-3000:]
+    assert "Refused" not in shell.stderr
+    assert len(feed.read_text().splitlines()) == 1  # the feed, written where it was asked

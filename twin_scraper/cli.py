@@ -649,6 +649,11 @@ def schedule(
         settings.get("SCRAPYD_USERNAME") if username is None else username,
         settings.get("SCRAPYD_PASSWORD") if password is None else password,
     )
+    try:
+        for path, _, text in batches:
+            api.check_seeds_size(str(path), len(text.encode()))
+    except ScrapydError as exc:
+        raise fail(str(exc)) from None
     project = project or settings.get("SCRAPYD_PROJECT")
     for path, batch, text in batches:
         job_settings = dict(extra)

@@ -15,6 +15,7 @@ from scrapy.settings import BaseSettings, Settings
 
 from twin_scraper.stores.embedded_mongo import EmbeddedMongoError, ensure_server
 from twin_scraper.stores.mongo import MongoStore, StoreUnavailable
+from twin_scraper.stores.private import private_dir
 
 if TYPE_CHECKING:
     from twin_scraper.indexer import Indexer
@@ -101,6 +102,8 @@ class StoreConfig:
         embedder = load_embedder(
             ensure_model(self.model_dir, self.model_auto_fetch), self.embed_threads
         )
+        if not self.qdrant_url:
+            private_dir(self.data_dir)  # before Qdrant's local storage is made in it
         deadline = time.monotonic() + wait
         while True:
             try:

@@ -182,6 +182,8 @@ def render(run: dict[str, Any], console: Console) -> None:
         style="bold",
     )
     console.print(table)
+    for problem in run.get("refused_settings", []):
+        console.print(f"  refused {problem}")
     for d in run["domains"]:
         for reason, count in sorted(d["reasons"].items(), key=lambda kv: -kv[1]):
             console.print(f"  {d['domain']}: {count} x {reason}")
@@ -267,6 +269,9 @@ class CrawlReportExtension:
         }
         if getattr(spider, "_job", None):  # Scrapyd's job id, to find the job's log
             run["scrapyd_job"] = spider._job
+        refused = self.crawler.settings.getlist("TWIN_REFUSED_JOB_SETTINGS")
+        if refused:  # a Scrapyd job stopped for settings it may not change
+            run["refused_settings"] = refused
         stats.set_value("twin/report/run_id", self.run_id)
         for name, count in run["totals"].items():  # what `twin crawl` sums up and exits on
             stats.set_value(f"twin/report/{name}", count)

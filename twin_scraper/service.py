@@ -15,8 +15,11 @@ from typing import Any
 import requests
 
 from twin_scraper.stores.mongo import redact_uri
+from twin_scraper.stores.private import private_dir
 
-#: Scrapy passes spider arguments on a command line: one argument may not exceed 128 KiB.
+#: Scrapyd puts spider arguments on the job's command line, where one may not exceed
+#: 128 KiB; a Scrapyd started by `twin scrapyd` keeps seed files on disk instead
+#: (twin_scraper.scrapyd_server) and takes larger ones.
 MAX_SEEDS_BYTES = 100_000
 RUN_DIR_SCRAPY_CFG = """\
 # Scrapyd's run directory. This file stops Scrapyd and its jobs from taking an enclosing
@@ -48,8 +51,8 @@ def prepare_run_dir(data_dir: Path, config: Path) -> Path:
             f"Scrapyd configuration {config} not found: run from the project directory "
             "(where scrapyd.conf is) or give --config"
         )
-    run_dir = data_dir / "scrapyd"
-    run_dir.mkdir(parents=True, exist_ok=True)
+    run_dir = private_dir(data_dir) / "scrapyd"
+    run_dir.mkdir(exist_ok=True)
     shutil.copyfile(config, run_dir / "scrapyd.conf")
     (run_dir / "scrapy.cfg").write_text(RUN_DIR_SCRAPY_CFG)
     return run_dir
@@ -63,18 +66,38 @@ class ScrapydApi:
         self.where = redact_uri(self.url)
         self.auth = (username, password) if username else None
         self.timeout = timeout
+        self._seeds_limit: int | None = None
+
+    def check_seeds_size(self, name: str, size: int) -> None:
+        """Refuse a seed file larger than this Scrapyd takes, before scheduling anything."""
+        if size <= MAX_SEEDS_BYTES:
+            return
+        if self._seeds_limit is None:
+            try:  # only a Scrapyd started by `twin scrapyd` answers twin.json
+                limit = self._call("GET", "twin.json", []).get("max_seeds_bytes")
+            except ScrapydError:
+                limit = None
+            self._seeds_limit = limit if isinstance(limit, int) else MAX_SEEDS_BYTES
+        if size > self._seeds_limit:
+            where = (
+                "too big for a job argument (a Scrapyd started by `twin scrapyd` keeps larger "
+                "ones on disk)"
+                if self._seeds_limit == MAX_SEEDS_BYTES
+                else f"over the {self._seeds_limit:,} bytes Scrapyd at {self.where} takes"
+            )
+            raise ScrapydError(f"seed file {name} is {size:,} bytes, {where}: split it")
 
     def schedule(
         self, project: str, spider: str, arguments: dict[str, str], settings: dict[str, str]
     ) -> str:
         data = [("project", project), ("spider", spider), *arguments.items()]
         data += [("setting", f"{name}={value}") for name, value in settings.items()]
-        return self._post("schedule.json", data)["jobid"]
+        return self._call("POST", "schedule.json", data)["jobid"]
 
-    def _post(self, endpoint: str, data: list[tuple[str, str]]) -> dict[str, Any]:
+    def _call(self, method: str, endpoint: str, data: list[tuple[str, str]]) -> dict[str, Any]:
         try:
-            response = requests.post(
-                f"{self.url}/{endpoint}", data=data, auth=self.auth, timeout=self.timeout
+            response = requests.request(
+                method, f"{self.url}/{endpoint}", data=data, auth=self.auth, timeout=self.timeout
             )
         except requests.RequestException as exc:
             raise ScrapydError(

@@ -34,8 +34,10 @@ def _env_float(name: str, default: float) -> float:
 BOT_NAME = "twin_scraper"
 SPIDER_MODULES = ["twin_scraper.spiders"]
 NEWSPIDER_MODULE = "twin_scraper.spiders"
-# `scrapy crawl` with one-line errors for bad arguments and exit 1 when nothing succeeded;
-# `scrapy check` runs the callbacks' contracts on saved pages (`@fixture PATH`).
+# `scrapy crawl` with one-line errors for bad arguments, exit 1 when nothing succeeded, and
+# Scrapyd jobs held to the settings a scheduler may change (twin_scraper/jobpolicy.py; a
+# crawl from a shell keeps every setting); `scrapy check` runs the callbacks' contracts on
+# saved pages (`@fixture PATH`).
 COMMANDS_MODULE = "twin_scraper.commands"
 SPIDER_CONTRACTS = {"twin_scraper.contracts.FixtureContract": 10}
 TWIN_CONTRACTS = False  # set by `scrapy check`: spiders take their contract_arguments
@@ -201,6 +203,8 @@ SCRAPYD_PROJECT = "twin_scraper"
 # A crawl that finds Qdrant's local storage held by another process (another job) leaves
 # its documents pending, then waits up to this many seconds at its end to embed them.
 QDRANT_BUSY_WAIT = _env_float("TWIN_QDRANT_WAIT", 120.0)
+# Set by `scrapy crawl` in a Scrapyd job: why each refused `setting=` was refused.
+TWIN_REFUSED_JOB_SETTINGS: list[str] = []
 
 # --- LinkedIn ---------------------------------------------------------------------------
 # Where linkedin.com links are served from (tests point it at 127.0.0.1).

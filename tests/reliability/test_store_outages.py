@@ -231,10 +231,8 @@ def test_journal_replay_command_is_idempotent_and_skips_a_torn_line(
     journal.append(path, [(docs[0].record(), raw_record(docs[0]), None)])  # journaled twice
     with open(path, "a") as handle:
         handle.write('{"doc": {"_id": "cut sh')  # a crash mid-write
-    host, port = mongo.client.address
-    env = environment(
-        settings, TWIN_DATA_DIR=str(data_dir), MONGODB_URI=f"mongodb://{host}:{port}/"
-    )
+    uri = ensure_server(settings["TWIN_DATA_DIR"])  # the session's server, as a URI
+    env = environment(settings, TWIN_DATA_DIR=str(data_dir), MONGODB_URI=uri)
     status = run(["twin_scraper.cli", "journal", "status"], env)
     assert "4 document(s) in 1 journal file(s)" in status.stdout
     assert "1 line(s) were cut short" in status.stdout

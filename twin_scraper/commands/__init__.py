@@ -1,2 +1,3 @@
-"""Scrapy commands of this project (COMMANDS_MODULE): `scrapy crawl` with clear errors,
-`scrapy check` against saved pages."""
+"""Scrapy commands of this project (COMMANDS_MODULE): they replace Scrapy's own by name:
+`scrapy crawl` with clear errors and Scrapyd's setting policy, `scrapy check` against saved
+pages."""

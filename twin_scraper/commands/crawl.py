@@ -1,15 +1,29 @@
-"""`scrapy crawl`, as Scrapy's own, plus two answers a user needs: a bad spider argument is
-one line naming it (not an asyncio traceback), and a crawl where nothing succeeded says
-so and exits 1 (Scrapy exits 0 when every page failed)."""
+"""`scrapy crawl`, as Scrapy's own, plus what a user and a scheduler need:
+
+- a bad spider argument is one line naming it (not an asyncio traceback);
+- a crawl where nothing succeeded says so and exits 1 (Scrapy exits 0 when every page failed);
+- Scrapyd jobs are held to the settings a scheduler may change. That check runs on the
+  command line itself, before any setting is applied or any component built, so no setting
+  can switch it off; the refused settings never reach the crawl, which reports them and
+  stops at once (`twin_scraper.jobpolicy`).
+"""
 
 from __future__ import annotations
 
+import argparse
 import sys
-from typing import Any
+from pathlib import Path
 
 from scrapy.commands.crawl import Command as ScrapyCrawl
 from scrapy.crawler import Crawler
+from scrapy.spiders import Spider
 
+from twin_scraper.jobpolicy import (
+    REFUSED_REASON,
+    REFUSED_SETTING,
+    is_scrapyd_job,
+    screen_job_settings,
+)
 from twin_scraper.services.crawling import outcome_problem
 
 #: The exit code of a command line that named bad arguments (as argparse uses).
@@ -17,7 +31,17 @@ USAGE_EXIT = 2
 
 
 class Command(ScrapyCrawl):
-    def run(self, args: list[str], opts: Any) -> None:
+    crawler: Crawler | None = None
+
+    def process_options(self, args: list[str], opts: argparse.Namespace) -> None:
+        refused: list[str] = []
+        if is_scrapyd_job(pair.partition("=")[0] for pair in opts.spargs):
+            opts.set, refused = screen_job_settings(opts.set, Path.cwd())
+        super().process_options(args, opts)
+        assert self.settings is not None
+        self.settings.set(REFUSED_SETTING, refused, priority="cmdline")
+
+    def run(self, args: list[str], opts: argparse.Namespace) -> None:
         if len(args) == 1 and self.crawler_process is not None:
             try:
                 spidercls = self.crawler_process.spider_loader.load(args[0])
@@ -32,14 +56,16 @@ class Command(ScrapyCrawl):
                     self.exitcode = USAGE_EXIT
                     return
         super().run(args, opts)
-        if self.exitcode == 0 and self.crawler is not None:
+        if self.crawler is None:
+            return
+        if self.crawler.stats.get_value("finish_reason") == REFUSED_REASON:
+            self.exitcode = 1
+        elif self.exitcode == 0:
             problem = outcome_problem(self.crawler)
             if problem:
                 print(f"error: {problem}", file=sys.stderr)
                 self.exitcode = 1
 
-    crawler: Crawler | None = None
-
-    def _create_crawler(self, spname: str) -> Crawler:  # type: ignore[override]
-        self.crawler = super()._create_crawler(spname)  # kept: Scrapy forgets it when done
+    def _create_crawler(self, spidercls: type[Spider] | str) -> Crawler:
+        self.crawler = super()._create_crawler(spidercls)  # kept: Scrapy forgets it when done
         return self.crawler

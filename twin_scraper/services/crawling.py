@@ -188,9 +188,8 @@ def plan(
 
 
 def remote_plan(paths: Sequence[Path]) -> list[tuple[Path, SeedBatch, str]]:
-    """Seed files to send to a Scrapyd server: validated here, their text sent along."""
-    from twin_scraper.service import MAX_SEEDS_BYTES
-
+    """Seed files to send to a Scrapyd server: validated here, their text sent along (its
+    size is checked against what the server takes: `ScrapydApi.check_seeds_size`)."""
     batches = []
     for path in paths:
         try:
@@ -202,13 +201,7 @@ def remote_plan(paths: Sequence[Path]) -> list[tuple[Path, SeedBatch, str]]:
                 f"seed file {path} names a LinkedIn export: a Scrapyd server cannot read "
                 "files on this machine; crawl the export here with `twin crawl`"
             )
-        text = path.read_text(encoding="utf-8")
-        if len(text.encode()) > MAX_SEEDS_BYTES:
-            raise ServiceError(
-                f"seed file {path} is over {MAX_SEEDS_BYTES // 1000} kB, too big for a job "
-                "argument: split it into several files"
-            )
-        batches.append((path, batch, text))
+        batches.append((path, batch, path.read_text(encoding="utf-8")))
     return batches
 
 

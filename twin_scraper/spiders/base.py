@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 import scrapy
 from pydantic import BaseModel
 from scrapy import signals
-from scrapy.exceptions import DownloadCancelledError, DownloadTimeoutError
+from scrapy.exceptions import CloseSpider, DownloadCancelledError, DownloadTimeoutError
 from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.defer import maybe_deferred_to_future
@@ -22,7 +23,14 @@ from twisted.internet.threads import deferToThread
 from twisted.python.failure import Failure
 
 from twin_scraper.extract.encoding import decode_html, looks_binary
-from twin_scraper.params import parse_params
+from twin_scraper.jobpolicy import (
+    JOB_SETTINGS,
+    REFUSED_REASON,
+    REFUSED_SETTING,
+    is_scrapyd_job,
+    job_path_problem,
+)
+from twin_scraper.params import ArgumentError, parse_params
 from twin_scraper.report import page_failed, page_skipped, page_unchanged
 from twin_scraper.urls import canonicalize_url
 
@@ -68,13 +76,24 @@ class TwinSpider(scrapy.Spider):
     #: What `scrapy check` builds the spider with (it passes no arguments); its contracts
     #: then send their own requests, so nothing is fetched from these.
     contract_arguments: ClassVar[dict[str, str]] = {}
+    #: Arguments naming a file or directory on this machine.
+    path_arguments: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         # Arguments starting with "_" are Scrapy's or Scrapyd's own (such as `_job`).
         ours = {k: v for k, v in kwargs.items() if not k.startswith("_")}
+        self.scrapyd_job = is_scrapyd_job(kwargs)
+        for name in self.path_arguments:
+            if name in ours:
+                self.check_job_path(f"-a {name}", str(ours[name]))
         self.params = parse_params(self.params_model, self.name, ours)
         super().__init__(*args, **{k: v for k, v in kwargs.items() if k not in ours})
         self._skipped: set[str] = set()
+
+    def check_job_path(self, what: str, path: str) -> None:
+        """A file this spider is told to read: in a Scrapyd job, only in Scrapyd's directory."""
+        if self.scrapyd_job and (problem := job_path_problem(path, Path.cwd())):
+            raise ArgumentError(f"{self.name} spider: {what}: {problem}")
 
     @classmethod
     def check_arguments(cls, kwargs: dict[str, Any]) -> None:
@@ -88,7 +107,20 @@ class TwinSpider(scrapy.Spider):
             kwargs = dict(cls.contract_arguments)
         spider = super().from_crawler(crawler, *args, **kwargs)
         crawler.signals.connect(spider.on_idle, signal=signals.spider_idle)
+        if crawler.settings.getlist(REFUSED_SETTING):
+            crawler.signals.connect(spider.refuse_job, signal=signals.spider_opened)
         return spider
+
+    def refuse_job(self) -> None:
+        """A Scrapyd job given settings it may not change: stop before any request."""
+        for problem in self.settings.getlist(REFUSED_SETTING):
+            self.logger.error("Refused %s", problem)
+        self.logger.error(
+            "This Scrapyd job stops without crawling: schedule it again without those. A job "
+            "may change only %s (see docs/security.md, Scrapyd scheduling).",
+            ", ".join(JOB_SETTINGS),
+        )
+        raise CloseSpider(REFUSED_REASON)
 
     def on_idle(self) -> None:
         """Called when no request is left; platforms report what discovery missed."""

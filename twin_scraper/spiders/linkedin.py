@@ -378,6 +378,7 @@ class LinkedInSpider(LinkedInRoutes, TwinSpider):
     name = "linkedin"
     params_model = LinkedInParams
     contract_arguments = {"export": "tests/fixtures/linkedin/export"}
+    path_arguments = ("export",)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

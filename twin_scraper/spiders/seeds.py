@@ -38,10 +38,14 @@ class SeedsSpider(
     name = "seeds"
     params_model = SeedsParams
     contract_arguments = {"url": "http://127.0.0.1/"}
+    path_arguments = ("file",)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.batch = self.load_batch(self.params)
+        for link in self.batch.links:
+            if link.kind == LinkKind.LINKEDIN_EXPORT:
+                self.check_job_path("linkedin_export", link.url)
         self.author = self.batch.author
         self._sites = {}
         self._substack_publications = {}

@@ -1,31 +1,38 @@
 """The embedded MongoDB: an nx-27017 wire-protocol server over SQLite files.
 
 With `MONGODB_URI` unset, every process that needs MongoDB calls `ensure_server(data_dir)`:
-the first starts the server on a free 127.0.0.1 port and records it in
-`<data_dir>/mongo.json`; later ones (other crawls, Scrapyd jobs, `twin search`) reuse it.
-A file lock makes the check-then-start atomic across processes, and a server that died is
-started again on next use, on its old port when that is free, so clients that were
-connected to it (a crawl in progress) reconnect by themselves. The code path is real
-pymongo in both cases.
+the first starts the server (`twin_scraper.stores.mongo_server`) on a Unix socket in the
+data directory and records it in `<data_dir>/mongo.json`; later ones (other crawls, Scrapyd
+jobs, `twin search`) reuse it. nx-27017 has no authentication: on TCP any local user could
+read, change or drop the corpus, so it gets no TCP port at all; the data directory is
+created 0700 and the server's files 0600, and the kernel admits only their owner to the
+socket. A file lock makes the check-then-start atomic across processes, and a server that
+died is started again on next use on the same socket, so clients that were connected to it
+(a crawl in progress) reconnect by themselves. The code path is real pymongo in both cases.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import logging
 import os
 import signal
-import socket
+import stat
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 import pymongo
 from pymongo.errors import PyMongoError
 
+import twin_scraper
 from twin_scraper.stores.filelock import locked
+from twin_scraper.stores.private import private_dir
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +41,10 @@ STATE_FILE = "mongo.json"
 # mode would ignore database names: every database would share the same collections.
 DB_DIR = "mongo"
 LOG_FILE = "mongo.log"
+SOCKET_FILE = "mongo.sock"
+SERVER_MODULE = "twin_scraper.stores.mongo_server"
+#: A Unix socket's path may not exceed 108 bytes (104 on macOS).
+MAX_SOCKET_PATH = 100
 START_TIMEOUT = 30.0
 
 
@@ -43,18 +54,18 @@ class EmbeddedMongoError(RuntimeError):
 
 def ensure_server(data_dir: str | Path) -> str:
     """Return the URI of the embedded server for `data_dir`, starting it if needed."""
-    data_dir = Path(data_dir).resolve()
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir = private_dir(Path(data_dir).resolve())
     with locked(data_dir / "mongo.lock"):
         state = _read_state(data_dir)
         if state and _ours(state["pid"], data_dir):
-            if _ping(state["port"], attempts=3):
-                return _uri(state["port"])
-            # Ours, alive, yet silent through three pings: hung, and holding the SQLite file.
+            if state["socket"] and _ping(_uri(state["socket"]), attempts=3):
+                return _uri(state["socket"])
+            # Ours, alive, yet silent through three pings: hung, and holding the SQLite file
+            # (or an earlier version's server on TCP, open to every local user).
             _terminate(state["pid"])
         elif state:
             _wait_exit(state["pid"])  # a server that was just killed may still be exiting
-        return _start(data_dir, state["port"] if state else None)
+        return _start(data_dir)
 
 
 def stop_server(data_dir: str | Path) -> bool:
@@ -72,41 +83,45 @@ def stop_server(data_dir: str | Path) -> bool:
 
 
 def server_status(data_dir: str | Path) -> dict | None:
-    """The running server's pid, port and URI, or None."""
+    """The running server's pid, socket and URI, or None."""
     data_dir = Path(data_dir).resolve()
     state = _read_state(data_dir)
-    if state and _ours(state["pid"], data_dir) and _ping(state["port"]):
-        return {**state, "uri": _uri(state["port"])}
+    if state and _ours(state["pid"], data_dir) and state["socket"]:
+        uri = _uri(state["socket"])
+        if _ping(uri):
+            return {**state, "uri": uri}
     return None
 
 
-def _start(data_dir: Path, old_port: int | None = None) -> str:
-    port = old_port if old_port and _port_free(old_port) else _free_port()
+def _start(data_dir: Path) -> str:
+    socket_path = _socket_path(data_dir)
     log_path = data_dir / LOG_FILE
     command = [
         sys.executable,
         "-m",
-        "nx_27017.nx_27017",
-        "--data-dir",
+        SERVER_MODULE,
+        "--db-dir",
         str(data_dir / DB_DIR),
-        "--host",
-        "127.0.0.1",
-        "-p",
-        str(port),
-        "--log-file",
-        str(log_path),
-        "--pid-file",
-        str(data_dir / "mongo.pid"),
+        "--socket",
+        str(socket_path),
     ]
-    with open(log_path, "ab") as log:
+    # Importable however this process got twin_scraper (a checkout, or a Scrapyd egg).
+    package_root = str(Path(twin_scraper.__file__).resolve().parent.parent)
+    python_path = os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))
+    log = os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
         process = subprocess.Popen(
             command,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=log,
             cwd=data_dir,
+            env={**os.environ, "PYTHONPATH": python_path},
             start_new_session=True,  # outlives this process: later jobs reuse it
         )
+    finally:
+        os.close(log)
+    uri = _uri(socket_path)
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -114,17 +129,16 @@ def _start(data_dir: Path, old_port: int | None = None) -> str:
                 f"the embedded MongoDB server (nx-27017) exited with code {process.returncode} "
                 f"at start; see {log_path}"
             )
-        if _ping(port):
-            (data_dir / STATE_FILE).write_text(
-                json.dumps({"pid": process.pid, "port": port, "db": str(data_dir / DB_DIR)})
-            )
+        if _ping(uri):
+            state = {"pid": process.pid, "socket": str(socket_path), "db": str(data_dir / DB_DIR)}
+            (data_dir / STATE_FILE).write_text(json.dumps(state))
             logger.info(
-                "Started embedded MongoDB (nx-27017) on 127.0.0.1:%d for %s; it keeps running "
+                "Started embedded MongoDB (nx-27017) on %s for %s; it keeps running "
                 "for later crawls (stop it with `twin mongo stop`)",
-                port,
+                socket_path,
                 data_dir,
             )
-            return _uri(port)
+            return uri
         time.sleep(0.1)
     _terminate(process.pid)
     raise EmbeddedMongoError(
@@ -133,12 +147,31 @@ def _start(data_dir: Path, old_port: int | None = None) -> str:
     )
 
 
-def _uri(port: int) -> str:
-    return f"mongodb://127.0.0.1:{port}/"
+def _socket_path(data_dir: Path) -> Path:
+    """`<data_dir>/mongo.sock`, or, when that path is too long for a socket, one named
+    after the data directory in a private directory of this user's under the temp dir."""
+    path = data_dir / SOCKET_FILE
+    if len(os.fsencode(path)) <= MAX_SOCKET_PATH:
+        return path
+    short = Path(tempfile.gettempdir()) / f"twin-{os.getuid()}"
+    short.mkdir(mode=0o700, exist_ok=True)
+    info = short.lstat()  # the temp dir is shared: never trust a directory someone else made
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
+        raise EmbeddedMongoError(
+            f"the data directory's path is too long for a Unix socket and {short} is not a "
+            "private directory of this user's (mode 0700): remove it, or use a shorter "
+            "TWIN_DATA_DIR"
+        )
+    digest = hashlib.sha256(os.fsencode(data_dir)).hexdigest()[:16]
+    return short / f"mongo-{digest}.sock"
 
 
-def _ping(port: int, attempts: int = 1) -> bool:
-    client = pymongo.MongoClient(_uri(port), serverSelectionTimeoutMS=1500, connectTimeoutMS=1500)
+def _uri(socket_path: str | Path) -> str:
+    return f"mongodb://{quote(str(socket_path), safe='')}/"
+
+
+def _ping(uri: str, attempts: int = 1) -> bool:
+    client = pymongo.MongoClient(uri, serverSelectionTimeoutMS=1500, connectTimeoutMS=1500)
     try:
         for _ in range(attempts):
             try:
@@ -166,7 +199,8 @@ def _ours(pid: int, data_dir: Path) -> bool:
     """Is `pid` alive and the nx-27017 server of this data directory? A pid recorded
     before a reboot or crash may belong to any other process by now: never signal it."""
     command = _command(pid) if _alive(pid) else ""
-    return "nx_27017" in command and str(data_dir / DB_DIR) in command
+    server = SERVER_MODULE in command or "nx_27017" in command  # or an earlier version's
+    return server and str(data_dir / DB_DIR) in command
 
 
 def _wait_exit(pid: int, timeout: float = 5.0) -> None:
@@ -201,30 +235,12 @@ def _terminate(pid: int, timeout: float = 10.0) -> None:
             os.kill(pid, signal.SIGKILL)
 
 
-def _port_free(port: int) -> bool:
-    """Can the server listen there? (It sets SO_REUSEADDR: old connections do not count.)"""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _read_state(data_dir: Path) -> dict | None:
     try:
         state = json.loads((data_dir / STATE_FILE).read_text())
-        return (
-            state
-            if isinstance(state.get("pid"), int) and isinstance(state.get("port"), int)
-            else None
-        )
+        if not isinstance(state.get("pid"), int):
+            return None
+        socket_path = state.get("socket")  # none: an earlier version's server, on TCP
+        return {**state, "socket": socket_path if isinstance(socket_path, str) else None}
     except (OSError, ValueError, AttributeError):
         return None
