@@ -242,7 +242,7 @@ def scrapyd_client(server: Scrapyd, *args: str) -> subprocess.CompletedProcess:
 
 
 def test_scrapyd_client_commands_work_against_twin_scrapyd(
-    scrapyd: Scrapyd, tmp_path: Path
+    scrapyd: Scrapyd, fresh_stores: StoreConfig
 ) -> None:
     projects = scrapyd_client(scrapyd, "projects")
     assert projects.returncode == 0, projects.stdout + projects.stderr
@@ -264,17 +264,12 @@ def test_scrapyd_client_commands_work_against_twin_scrapyd(
             "--arg",
             "author=Ada Quill",
             "--arg",
-            f"setting=TWIN_DATA_DIR={tmp_path / 'data'}",
-            "--arg",
-            "setting=EMBED_ENABLED=false",
+            "setting=AUTOTHROTTLE_ENABLED=false",
         )
         assert scheduled.returncode == 0, scheduled.stdout + scheduled.stderr
         assert scheduled.stdout.startswith(f"{PROJECT} / article => ")
         job = scheduled.stdout.split("=> ")[1].strip()
-        try:
-            scrapyd.wait(job)
-        finally:
-            stop_server(tmp_path / "data")
+        scrapyd.wait(job)
     log = scrapyd.log(job)
     assert "Crawl report: article (finished)" in log, log[-3000:]
     assert_clean(log)

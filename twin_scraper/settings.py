@@ -72,8 +72,8 @@ FEED_EXPORT_ENCODING = "utf-8"
 FEED_EXPORT_FIELDS = [
     "platform", "category", "url", "canonical_url", "author_full_name", "byline", "title",
     "subtitle", "content", "language", "published_at", "updated_at", "fetched_at",
-    "listed_updated_at", "extractor", "extractor_version", "truncated", "quality",
-    "quality_reason", "http_status", "files", "extra",
+    "listed_updated_at", "extractor", "extractor_version", "truncated", "preview",
+    "authoritative", "quality", "quality_reason", "http_status", "files", "extra",
 ]  # fmt: skip
 LOG_LEVEL = os.environ.get("TWIN_LOG_LEVEL", "INFO")
 # Our formatter logs dropped/scraped items by URL, never the whole item (raw HTML, secrets).
