@@ -22,6 +22,7 @@ from twisted.internet.threads import deferToThread
 from twisted.python.failure import Failure
 
 from twin_scraper.extract.encoding import decode_html, looks_binary
+from twin_scraper.netguard import TargetRefused
 from twin_scraper.params import parse_params
 from twin_scraper.report import page_failed, page_skipped, page_unchanged
 from twin_scraper.urls import canonicalize_url
@@ -107,6 +108,8 @@ class TwinSpider(scrapy.Spider):
 
     def errback(self, failure: Failure) -> None:
         """A page that could not be fetched: one line and one entry in the report."""
+        if failure.check(TargetRefused):
+            return  # the network guard reported it, with the variable that would allow it
         url = failure.request.url if hasattr(failure, "request") else "<unknown>"
         reason = failure_reason(failure)
         self.fail_page(url, reason, f"{reason}: {failure.getErrorMessage()}"[:500])
