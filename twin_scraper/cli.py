@@ -238,6 +238,8 @@ def demo(
             [("article", {"site": server.url("/"), "author": DEMO_AUTHOR}, {})],
             {
                 "TWIN_DATA_DIR": str(demo_dir),
+                # The sample blog is served on 127.0.0.1: the network guard allows that alone.
+                "ALLOWED_PRIVATE_NETWORKS": ["127.0.0.1/32"],
                 "ROBOTSTXT_OBEY": True,
                 "AUTOTHROTTLE_ENABLED": False,
                 "LOG_LEVEL": "WARNING",

@@ -185,6 +185,17 @@ def render(run: dict[str, Any], console: Console) -> None:
     for d in run["domains"]:
         for reason, count in sorted(d["reasons"].items(), key=lambda kv: -kv[1]):
             console.print(f"  {d['domain']}: {count} x {reason}")
+    refused = sum(
+        count
+        for d in run["domains"]
+        for reason, count in d["reasons"].items()
+        if reason == "refused: private address"
+    )
+    if refused:
+        console.print(
+            f"{refused} request(s) to private or local addresses were refused; allow a "
+            "network you trust with TWIN_ALLOW_PRIVATE (e.g. TWIN_ALLOW_PRIVATE=10.0.0.0/8)."
+        )
     resumed = t.get("resumed", 0)
     if resumed:
         console.print(
