@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import sys
 from collections.abc import Iterator, Sequence
 from datetime import datetime
@@ -36,6 +35,7 @@ from twin_scraper.config import StoreConfig, project_settings
 from twin_scraper.extract.markdown import markdown_to_text
 from twin_scraper.indexer import Indexer
 from twin_scraper.items import Document
+from twin_scraper.jobdir import JobDirError, remove_job_dir
 from twin_scraper.pipelines.quality import rejection
 from twin_scraper.report import make_console, render
 from twin_scraper.seeds import LinkKind, SeedFileError, load_seed_file
@@ -285,7 +285,10 @@ def crawl(
         jobdir = crawler.settings.get("JOBDIR")
         if jobdir and _crawl_ok(crawler):
             # Finished: a later run starts afresh (a kept job would filter every request).
-            shutil.rmtree(jobdir, ignore_errors=True)
+            try:
+                remove_job_dir(jobdir)
+            except JobDirError as exc:
+                _error(str(exc))
     failed = sum(not _crawl_ok(c) for c in crawlers)
     if failed:
         raise _fail(f"{failed} crawl(s) did not finish; see the log above")
