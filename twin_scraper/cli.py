@@ -31,6 +31,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
+from twin_scraper.atomic import atomic_write
 from twin_scraper.config import StoreConfig, project_settings
 from twin_scraper.extract.markdown import markdown_to_text
 from twin_scraper.indexer import Indexer
@@ -514,16 +515,23 @@ def export(
     out: Annotated[Path, typer.Option("--out", help="JSONL file to write.")],
     author: Annotated[str | None, typer.Option(help="Only this author (full name).")] = None,
 ) -> None:
-    """Write the corpus as JSON Lines, one document a line, ready for fine-tuning."""
+    """Write the corpus as JSON Lines, one document a line, ready for fine-tuning. The file
+    is replaced only once the whole export is written: a failure leaves the previous one."""
     mongo = _open_mongo(_config())
     written = 0
     query = {"author_full_name": author} if author else None
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        with open(out, "w", encoding="utf-8") as handle:
+        with atomic_write(out) as handle:
             for record in mongo.iter_documents(query):
                 handle.write(json.dumps(export_line(record), ensure_ascii=False) + "\n")
                 written += 1
+    except PyMongoError as exc:
+        raise _fail(
+            f"MongoDB failed during the export at {mongo.where} ({type(exc).__name__}); "
+            f"{out} is left as it was"
+        ) from None
+    except OSError as exc:
+        raise _fail(f"cannot write {out}: {exc.strerror or exc}; it is left as it was") from None
     finally:
         mongo.close()
     console.print(f"Wrote {written} document(s) to {out}")
