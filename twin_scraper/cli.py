@@ -290,6 +290,10 @@ def crawl(
                 remove_job_dir(jobdir)
             except JobDirError as exc:
                 _error(str(exc))
+    for crawler in crawlers:
+        fatal = crawler.stats.get_value("twin/fatal") if crawler.stats else None
+        if fatal:
+            _error(fatal)
     failed = sum(not _crawl_ok(c) for c in crawlers)
     if failed:
         raise _fail(f"{failed} crawl(s) did not finish; see the log above")

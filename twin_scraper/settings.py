@@ -32,6 +32,8 @@ def _env_float(name: str, default: float) -> float:
 BOT_NAME = "twin_scraper"
 SPIDER_MODULES = ["twin_scraper.spiders"]
 NEWSPIDER_MODULE = "twin_scraper.spiders"
+# `scrapy crawl` exits non-zero when a crawl stops on a fatal problem (a full disk).
+COMMANDS_MODULE = "twin_scraper.commands"
 
 # --- Politeness -------------------------------------------------------------------------
 USER_AGENT = (

@@ -43,3 +43,8 @@ class StoreFailed(DropItem):
 
     def __init__(self, message: str) -> None:
         super().__init__(message, log_level="ERROR")
+
+
+class DiskFull(StoreFailed):
+    """No space left: neither MongoDB nor the journal could keep the document. The crawl
+    stops (finish reason `disk_full`); the page is fetched again by the next run."""

@@ -13,6 +13,7 @@ replay in another process never deletes a file under a writer.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from collections.abc import Iterator
@@ -73,13 +74,21 @@ class Journal:
         )
         self.directory.mkdir(parents=True, exist_ok=True)
         with locked(self._lock), open(path, "a+b") as handle:
-            if handle.tell():  # a line cut short by a crash must not swallow the next one
+            size = handle.tell()
+            if size:  # a line cut short by a crash must not swallow the next one
                 handle.seek(-1, os.SEEK_END)
                 if handle.read(1) != b"\n":
                     lines = "\n" + lines
-            handle.write(lines.encode("utf-8"))
-            handle.flush()
-            os.fsync(handle.fileno())
+            try:
+                handle.write(lines.encode("utf-8"))
+                handle.flush()
+                os.fsync(handle.fileno())
+            except OSError:  # a full disk: the entries are not journaled, not half of them
+                with contextlib.suppress(OSError):
+                    handle.truncate(size)
+                    if not size:
+                        path.unlink()
+                raise
         _fsync_dir(self.directory)
 
     def files(self) -> list[Path]:

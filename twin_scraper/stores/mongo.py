@@ -62,6 +62,40 @@ def redact_uri(uri: str) -> str:
         return "<unparseable URI>"
 
 
+class StoreFull(StoreUnavailable):
+    """MongoDB answers, but has no disk space left."""
+
+
+class StoreDamaged(StoreUnavailable):
+    """MongoDB answers, but the database's files are damaged (the embedded server's SQLite
+    file is corrupt)."""
+
+
+_DAMAGED = re.compile(r"file is not a database|malformed|corrupt", re.IGNORECASE)
+
+
+def refusal(where: str, database: str, exc: PyMongoError) -> StoreUnavailable:
+    """Why a MongoDB that answers cannot serve `database`, as the error to raise."""
+    from twin_scraper.stores.diskspace import is_disk_full
+
+    details = getattr(exc, "details", None) or {}
+    message = str(details.get("errmsg") or str(exc).split(", full error")[0])
+    if is_disk_full(exc):
+        return StoreFull(
+            f"MongoDB at {where} has no disk space left ({message}): free some space, then "
+            "run again"
+        )
+    if _DAMAGED.search(message):
+        return StoreDamaged(
+            f"MongoDB at {where} answers, but its database {database!r} is damaged "
+            f"({message}): it is not unreachable, its data file is corrupt"
+        )
+    return StoreUnavailable(
+        f"MongoDB at {where} answers but refused to set up database {database!r}: "
+        f"{type(exc).__name__}: {message}"
+    )
+
+
 @dataclass(frozen=True)
 class KnownDocument:
     id: str
@@ -85,13 +119,17 @@ class MongoStore:
         self.db = self.client[database]
         try:
             self.client.admin.command("ping")
-            self._ensure_indexes()
         except PyMongoError as exc:
             self.client.close()
             raise StoreUnavailable(
                 f"MongoDB is unreachable at {self.where}: {type(exc).__name__}. Start it, "
                 "or unset MONGODB_URI to use the embedded server."
             ) from None
+        try:
+            self._ensure_indexes()
+        except PyMongoError as exc:  # it answers, but cannot use the database
+            self.client.close()
+            raise refusal(self.where, database, exc) from None
 
     def close(self) -> None:
         self.client.close()
