@@ -67,6 +67,8 @@ LOG_FORMATTER = "twin_scraper.logformatter.TwinLogFormatter"
 # --- Pipelines and extensions -----------------------------------------------------------
 ITEM_PIPELINES = {
     "twin_scraper.pipelines.validate.ValidatePipeline": 100,
+    # A canonical URL on another host is taken only when the platform vouches for it.
+    "twin_scraper.pipelines.canonical.CanonicalPipeline": 150,
     "twin_scraper.pipelines.quality.QualityGatePipeline": 200,
     "twin_scraper.pipelines.dedupe.DedupePipeline": 300,
     "twin_scraper.pipelines.mongo.MongoPipeline": 400,
