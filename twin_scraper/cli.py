@@ -175,6 +175,8 @@ def _embed_records(config: StoreConfig, mongo: MongoStore, everything: bool) -> 
                 points += sum(d.chunks for d in indexer.index_stored(batch, mongo))
                 embedded += len(batch)
                 progress.advance(task, len(batch))
+        if not everything and not embedded:
+            _check_vectors(config, indexer, mongo)
     finally:
         indexer.qdrant.close()
     console.print(
@@ -196,9 +198,37 @@ def _search(
 ) -> list[dict[str, Any]]:
     indexer = _open_indexer(config)
     try:
-        return indexer.search(query, k, author, platform)
+        results = indexer.search(query, k, author, platform)
+        if not results:
+            _check_vectors(config, indexer)
+        return results
     finally:
         indexer.qdrant.close()
+
+
+def _check_vectors(config: StoreConfig, indexer: Indexer, mongo: MongoStore | None = None) -> None:
+    """Qdrant empty while MongoDB says documents are embedded: its storage was lost (a
+    deleted folder, a new server). `twin embed` alone would find nothing pending."""
+    if indexer.qdrant.count():
+        return
+    try:
+        store = mongo or config.open_mongo()
+    except StoreUnavailable:
+        return
+    try:
+        embedded = store.count_embedded(indexer.embedder.name)
+    finally:
+        if mongo is None:
+            store.close()
+    if embedded:
+        err.print(
+            Text(
+                f"Qdrant ({indexer.qdrant.where}) holds no vectors, yet MongoDB records "
+                f"{embedded} document(s) as embedded: the vectors were lost (the Qdrant folder "
+                "deleted or replaced, another server). Rebuild them from MongoDB with "
+                "`twin embed --all`."
+            )
+        )
 
 
 def _print_results(query: str, results: list[dict[str, Any]]) -> None:

@@ -217,3 +217,47 @@ def test_no_secret_stays_in_a_stopped_crawls_job_directory(tmp_path: Path, model
     assert leaks(data_dir_text(jobdir)) == []
     assert leaks(data_dir_text(data_dir)) == []
     assert leaks(result.stdout + result.stderr) == []
+
+
+def test_a_password_in_a_url_is_never_logged_nor_stored(tmp_path: Path, model_dir: Path) -> None:
+    """`user:password@` in a spider argument, a seed file or a redirect's Location: the
+    page is fetched without it, and no log line, report or document holds the password."""
+    passwords = ["CANARYarg6Tq", "CANARYseed2Wd", "CANARYhop8Lm"]
+    data_dir = tmp_path / "data"
+    settings = {
+        "TWIN_DATA_DIR": str(data_dir),
+        "MONGO_DATABASE": "twin",
+        "QDRANT_PATH": str(data_dir / "qdrant"),
+        "EMBED_MODEL_DIR": str(model_dir),
+    }
+    env = environment(settings, TWIN_EMBED="false")
+    (tmp_path / "site").mkdir()
+    try:
+        with SiteServer(tmp_path / "site") as site:
+            add_articles(site, 3)
+            site.routes["/robots.txt"] = Route(b"User-agent: *\nAllow: /\n", "text/plain")
+            with_password = [
+                site.base.replace("://", f"://rowan:{p}@") + f"/notes/{n}/"
+                for n, p in enumerate(passwords)
+            ]
+            site.routes["/go/"] = Route(b"", status=302, headers=(("Location", with_password[2]),))
+            (tmp_path / "seeds.yaml").write_text(
+                f"author: Rowan Vale\nlinks:\n  - url: {with_password[1]}\n"
+            )
+            urls = f"url={with_password[0]},{site.url('/go/')}"
+            outputs = [
+                run(["scrapy", "crawl", "article", "-a", urls], env),
+                run(["twin_scraper.cli", "crawl", str(tmp_path / "seeds.yaml")], env),
+            ]
+            hits = {n: site.hits.get(f"/notes/{n}/") for n in range(3)}
+        assert all(o.returncode == 0 for o in outputs), outputs[-1].stderr[-3000:]
+        config = StoreConfig.from_settings(project_settings(settings))
+        stored = stored_text(config)
+    finally:
+        stop_server(data_dir)
+    assert hits == {0: 1, 1: 1, 2: 1}  # each page fetched, without the credentials
+    assert stored.count("Field note number") >= 3
+    everything = "\n".join(
+        [stored, data_dir_text(data_dir), *(o.stdout + o.stderr for o in outputs)]
+    )
+    assert [p for p in passwords if p in everything] == []

@@ -29,7 +29,7 @@ from scrapy.crawler import Crawler
 from scrapy.utils.defer import deferred_from_coro
 
 from twin_scraper.items import Document
-from twin_scraper.pipelines import DiskFull, Journaled, StoreFailed
+from twin_scraper.pipelines import DiskFull, Journaled, StoreFailed, Unchanged
 from twin_scraper.pipelines.batching import BatchWriter
 from twin_scraper.resources import CrawlResources
 from twin_scraper.stores.diskspace import free_space, is_disk_full
@@ -93,7 +93,7 @@ class MongoPipeline:
 
     async def process_item(self, item: Document) -> Document:
         try:
-            outcome = await self.writer.submit((item.record(), item))
+            outcome, changes = await self.writer.submit((item.record(), item))
         except DiskFull as exc:
             self.lost += 1
             self.stats.inc_value("twin/mongo/disk_full")
@@ -113,34 +113,43 @@ class MongoPipeline:
             raise Journaled(
                 f"MongoDB unreachable, kept in the journal {self.journal_file.name}: {item.url}"
             )
+        change = changes.get(item.id)
+        if change is not None and change != item.change:
+            # Another crawl stored this page since this one read what is stored: it was
+            # that crawl's "new", so it is "unchanged" (not written) or "updated" here.
+            self.stats.inc_value(f"twin/items/{item.change}", -1)
+            self.stats.inc_value(f"twin/items/{change}")
+            if change == "unchanged":
+                raise Unchanged(f"unchanged: stored meanwhile by another crawl: {item.url}")
+            item.change = change
         self.stats.inc_value("twin/mongo/written")
         return item
 
     # --- worker thread ------------------------------------------------------------------
-    def _write(self, items: list[tuple[dict[str, Any], Document]]) -> str:
+    def _write(self, items: list[tuple[dict[str, Any], Document]]) -> tuple[str, dict[str, str]]:
         """Store a batch, or journal it while MongoDB is away; raises only for errors
         that are not an outage (MongoDB refusing a document). Raw pages are compressed
         here, off the reactor thread (zlib lets the reactor run meanwhile)."""
         batch = [(record, raw_record(item), file_records(item)) for record, item in items]
         if self.down and time.monotonic() < self.retry_at:
-            return self._to_journal(batch)
+            return self._to_journal(batch), {}
         try:
             if self.down:
                 self._recover()
-            self._store(batch)
+            changes = self._store(batch)
         except OUTAGE as exc:
             self._went_down(exc)
-            return self._to_journal(batch)
+            return self._to_journal(batch), {}
         except PyMongoError as exc:
             if not is_disk_full(exc):
                 raise
             self._went_down(exc, "has no disk space left")
-            return self._to_journal(batch)
-        return STORED
+            return self._to_journal(batch), {}
+        return STORED, changes
 
-    def _store(self, batch: list[Entry]) -> None:
+    def _store(self, batch: list[Entry]) -> dict[str, str]:
         docs = [doc | {"author_id": self._user_id(doc["author_full_name"])} for doc, _, _ in batch]
-        self.store.write_documents(
+        return self.store.write_documents(
             docs,
             [raw for _, raw, _ in batch if raw is not None],
             {doc["_id"]: files for doc, _, files in batch if files is not None},

@@ -25,7 +25,7 @@ from twin_scraper.extract.encoding import decode_html, looks_binary
 from twin_scraper.netguard import TargetRefused
 from twin_scraper.params import parse_params
 from twin_scraper.report import page_failed, page_skipped, page_unchanged
-from twin_scraper.urls import canonicalize_url
+from twin_scraper.urls import canonicalize_url, strip_credentials
 
 T = TypeVar("T")
 HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -62,6 +62,14 @@ def failure_reason(failure: Failure) -> str:
     return f"download failed: {failure.type.__name__}"
 
 
+def _no_credentials(value: Any) -> Any:
+    if isinstance(value, str):
+        return strip_credentials(value)
+    if isinstance(value, list):
+        return [_no_credentials(v) for v in value]
+    return value
+
+
 class TwinSpider(scrapy.Spider):
     """Base spider: arguments validated by `params_model` at construction."""
 
@@ -84,8 +92,9 @@ class TwinSpider(scrapy.Spider):
         """Called when no request is left; platforms report what discovery missed."""
 
     def report_arguments(self) -> dict[str, Any]:
-        """The arguments, for the stored crawl report."""
-        return self.params.model_dump(mode="json", exclude_none=True)
+        """The arguments, for the stored crawl report (never a password in a URL)."""
+        arguments = self.params.model_dump(mode="json", exclude_none=True)
+        return {name: _no_credentials(value) for name, value in arguments.items()}
 
     def fail_page(self, url: str, reason: str, detail: str | None = None) -> None:
         self.logger.warning("Failed %s: %s", url, detail or reason)
