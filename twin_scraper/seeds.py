@@ -174,7 +174,8 @@ def _parse_link(entry: Any, base_dir: Path | None = None) -> SeedLink:
             not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_LIMIT
         ):
             raise ValueError(
-                f"`limit` must be a whole number from 1 to {MAX_LIMIT}, got {str(limit)[:40]}"
+                f"`limit` must be a positive whole number (at most {MAX_LIMIT}), "
+                f"got {str(limit)[:40]}"
             )
         return SeedLink(url=url, kind=kind, limit=limit)
     raise ValueError(f"expected a URL or a mapping, got {_kind(entry)}")
