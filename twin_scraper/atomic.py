@@ -37,7 +37,7 @@ def atomic_write(path: str | Path, encoding: str = "utf-8") -> Iterator[TextIO]:
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
 
 
 def _default_mode() -> int:
@@ -46,8 +46,8 @@ def _default_mode() -> int:
     return 0o666 & ~umask
 
 
-def _fsync_dir(directory: Path) -> None:
-    """Make the rename durable too."""
+def fsync_dir(directory: Path) -> None:
+    """Make a new or renamed file's name durable too, not only its content."""
     fd = os.open(directory, os.O_RDONLY)
     try:
         os.fsync(fd)

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.reliability.helpers import REPO, article_html, environment
+from tests.reliability.helpers import REPO, article_html, environment, own_data_dir
 from twin_scraper.demo.server import Route, SiteServer
 
 PAGES = 80
@@ -53,12 +53,7 @@ def outcome(tmp_path: Path, model_dir: Path) -> dict[str, Any]:
     data_dir.mkdir()
     (tmp_path / "site").mkdir()
     (tmp_path / "tmp").mkdir()
-    settings = {
-        "TWIN_DATA_DIR": str(data_dir),
-        "MONGO_DATABASE": "twin",
-        "QDRANT_PATH": str(data_dir / "qdrant"),
-        "EMBED_MODEL_DIR": str(model_dir),
-    }
+    settings = own_data_dir(data_dir, model_dir)
     with SiteServer(tmp_path / "site") as site:
         urls = []
         for n in range(PAGES + 1):

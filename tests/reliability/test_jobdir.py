@@ -10,7 +10,7 @@ import pytest
 from scrapy.utils.defer import deferred_f_from_coro_f
 
 from tests.conftest import run_spider
-from tests.reliability.helpers import add_articles, environment, run
+from tests.reliability.helpers import add_articles, environment, own_data_dir, run
 from twin_scraper.demo.server import Route, SiteServer
 from twin_scraper.jobdir import JobDirError, check_job_dir, remove_job_dir
 from twin_scraper.stores.embedded_mongo import ensure_server, stop_server
@@ -26,12 +26,7 @@ def tree(root: Path) -> dict[str, bytes]:
 def test_the_data_directory_as_jobdir_is_refused_and_kept(tmp_path: Path, model_dir: Path) -> None:
     """`-s JOBDIR=$TWIN_DATA_DIR`: the corpus (MongoDB, Qdrant, journal) stays whole."""
     data_dir = tmp_path / "data"
-    settings = {
-        "TWIN_DATA_DIR": str(data_dir),
-        "MONGO_DATABASE": "twin",
-        "QDRANT_PATH": str(data_dir / "qdrant"),
-        "EMBED_MODEL_DIR": str(model_dir),
-    }
+    settings = own_data_dir(data_dir, model_dir)
     env = environment(settings, TWIN_EMBED="false")
     (tmp_path / "site").mkdir()
     try:

@@ -18,7 +18,7 @@ import pytest
 from bson import json_util
 
 from tests.gitserver import GitServer, MockGitHub
-from tests.reliability.helpers import add_articles, environment, run, start
+from tests.reliability.helpers import add_articles, environment, own_data_dir, run, start
 from tests.test_github import repo_json, serve_repo, serve_user
 from twin_scraper.config import StoreConfig, project_settings
 from twin_scraper.demo.server import Route, SiteServer
@@ -107,12 +107,7 @@ def finish(process: subprocess.Popen, log: Path) -> str:
 
 def test_no_secret_reaches_any_output(tmp_path: Path, model_dir: Path) -> None:
     data_dir = tmp_path / "data"
-    settings = {
-        "TWIN_DATA_DIR": str(data_dir),
-        "MONGO_DATABASE": "twin",
-        "QDRANT_PATH": str(data_dir / "qdrant"),
-        "EMBED_MODEL_DIR": str(model_dir),
-    }
+    settings = own_data_dir(data_dir, model_dir)
     env = environment(settings, **CANARIES)
     outputs: dict[str, str] = {}
     (tmp_path / "site").mkdir()
@@ -177,12 +172,7 @@ def test_no_secret_stays_in_a_stopped_crawls_job_directory(tmp_path: Path, model
     sent, so none of those files holds it."""
     data_dir = tmp_path / "data"
     jobdir = data_dir / "jobs" / "github-ada"
-    settings = {
-        "TWIN_DATA_DIR": str(data_dir),
-        "MONGO_DATABASE": "twin",
-        "QDRANT_PATH": str(data_dir / "qdrant"),
-        "EMBED_MODEL_DIR": str(model_dir),
-    }
+    settings = own_data_dir(data_dir, model_dir)
     api, git_server = MockGitHub(), GitServer(tmp_path / "git")
     try:
         serve_user(api, "ada")
@@ -224,12 +214,7 @@ def test_a_password_in_a_url_is_never_logged_nor_stored(tmp_path: Path, model_di
     page is fetched without it, and no log line, report or document holds the password."""
     passwords = ["CANARYarg6Tq", "CANARYseed2Wd", "CANARYhop8Lm"]
     data_dir = tmp_path / "data"
-    settings = {
-        "TWIN_DATA_DIR": str(data_dir),
-        "MONGO_DATABASE": "twin",
-        "QDRANT_PATH": str(data_dir / "qdrant"),
-        "EMBED_MODEL_DIR": str(model_dir),
-    }
+    settings = own_data_dir(data_dir, model_dir)
     env = environment(settings, TWIN_EMBED="false")
     (tmp_path / "site").mkdir()
     try:

@@ -14,7 +14,7 @@ import pytest
 from scrapy.utils.defer import deferred_f_from_coro_f
 
 from tests.conftest import run_spider
-from tests.reliability.helpers import add_articles, article_html, environment, run
+from tests.reliability.helpers import add_articles, article_html, environment, own_data_dir, run
 from twin_scraper.config import StoreConfig, project_settings
 from twin_scraper.demo.server import Route, SiteServer
 from twin_scraper.params import MAX_LIMIT, ArgumentError, ArticleParams, parse_params
@@ -159,10 +159,7 @@ def test_a_corrupt_database_file_says_so(tmp_path: Path) -> None:
         handle.write(b"this is not a database anymore!!" * 4)
     with pytest.raises(sqlite3.DatabaseError):
         sqlite3.connect(database).execute("select * from users").fetchall()
-    env = {**environment({
-        "TWIN_DATA_DIR": str(data_dir), "MONGO_DATABASE": "twin",
-        "QDRANT_PATH": str(data_dir / "qdrant"), "EMBED_MODEL_DIR": str(tmp_path / "m"),
-    })}  # fmt: skip
+    env = environment(own_data_dir(data_dir, tmp_path / "model"))
     try:
         result = run(["twin_scraper.cli", "report"], env)
     finally:

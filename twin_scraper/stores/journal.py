@@ -25,6 +25,7 @@ from typing import Any
 from bson import json_util
 from bson.json_util import JSONMode, JSONOptions
 
+from twin_scraper.atomic import fsync_dir
 from twin_scraper.stores.filelock import locked
 from twin_scraper.stores.mongo import MongoStore
 
@@ -89,7 +90,7 @@ class Journal:
                     if not size:
                         path.unlink()
                 raise
-        _fsync_dir(self.directory)
+        fsync_dir(self.directory)
 
     def files(self) -> list[Path]:
         if not self.directory.is_dir():
@@ -188,12 +189,3 @@ def _read(path: Path) -> Iterator[Entry | None]:
                 yield value["doc"], value["raw"], value.get("files")
             except (ValueError, KeyError, TypeError):
                 yield None
-
-
-def _fsync_dir(directory: Path) -> None:
-    """Make the file's name durable too, not only its content."""
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
