@@ -50,6 +50,8 @@ def main(argv: list[str] | None = None) -> int:
         "QDRANT_PATH": str(args.data_dir / f"qdrant-{args.database}"),
         "EMBED_ENABLED": args.embed,
         "LOG_FILE": str(args.out.with_suffix(".log")),
+        # The generated site is served on 127.0.0.1: the network guard allows that alone.
+        "ALLOWED_PRIVATE_NETWORKS": ["127.0.0.1/32"],
     }
     overrides.update(dict(s.split("=", 1) for s in args.settings))
     process = CrawlerProcess(project_settings(overrides))

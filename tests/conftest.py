@@ -4,6 +4,14 @@ asyncio reactor (pytest-twisted, `--reactor=asyncio`)."""
 
 from __future__ import annotations
 
+import os
+
+# The network guard refuses private and loopback targets; tests serve on 127.0.0.1 and
+# allow exactly that, for this process and every crawl it starts (they inherit the
+# environment). Set before the project's settings module is first imported. The SSRF
+# tests (tests/reliability/test_ssrf.py) override it to run with the guard in force.
+os.environ["TWIN_ALLOW_PRIVATE"] = "127.0.0.1/32"
+
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field

@@ -78,12 +78,14 @@ class Served:
 
 @dataclass
 class GitServer:
-    """`git http-backend` over every bare repository under `root`, on 127.0.0.1."""
+    """`git http-backend` over every bare repository under `root`, on 127.0.0.1 (or
+    another loopback address, `host`)."""
 
     root: Path
     requests: list[dict[str, Any]] = field(default_factory=list)
     # Seconds before answering a fetch of a repository (by OWNER/NAME): a stalled server.
     fetch_delay: dict[str, float] = field(default_factory=dict)
+    host: str = "127.0.0.1"
 
     def __post_init__(self) -> None:
         server = self
@@ -99,8 +101,8 @@ class GitServer:
             def log_message(self, format: str, *args: object) -> None:
                 pass
 
-        self._httpd = QuietServer(("127.0.0.1", 0), Handler)
-        self.base = f"http://127.0.0.1:{self._httpd.server_address[1]}"
+        self._httpd = QuietServer((self.host, 0), Handler)
+        self.base = f"http://{self.host}:{self._httpd.server_address[1]}"
         threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
 
     def stop(self) -> None:

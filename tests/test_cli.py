@@ -257,6 +257,8 @@ def test_twin_demo_crawls_the_sample_blog_and_finds_the_sourdough_post(
         "TWIN_MODEL_DIR": str(model_dir),
         "MONGODB_URI": "",
         "QDRANT_URL": "",
+        # As a new user runs it: the demo allows the one address it serves by itself.
+        "TWIN_ALLOW_PRIVATE": "",
     }
     result = twin(["demo"], env)
     assert result.returncode == 0, result.stderr[-3000:]

@@ -5,6 +5,9 @@ download handler for it alone, and the handler launches Chromium on the first re
 carrying `meta["playwright"]` (a crawl that renders nothing starts no browser). Every
 other request still goes through Scrapy's own downloader.
 
+Every request a rendered page makes (scripts, frames, XHR) goes through the network guard
+(`GuardedPlaywrightHandler`), as the navigation itself does in the guard middleware.
+
 Pages are never handed to callbacks (`playwright_include_page` stays off): the work on a
 page is done by page actions (`PageMethod` callables such as `ScrollUntilStable`) and
 scrapy-playwright closes the page after them, also when one of them fails.
@@ -17,13 +20,17 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from scrapy.crawler import Crawler
 from scrapy.http import Response
 from scrapy.settings import BaseSettings
+from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
 from scrapy_playwright.page import PageMethod
+
+from twin_scraper.netguard import HostGuard, NetworkPolicy, TargetRefused
 
 logger = logging.getLogger(__name__)
 
-PLAYWRIGHT_HANDLER = "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler"
+PLAYWRIGHT_HANDLER = "twin_scraper.browser.GuardedPlaywrightHandler"
 #: Resource types a corpus never needs; blocking them keeps rendering fast and small.
 BLOCKED_RESOURCES = frozenset({"image", "media", "font"})
 
@@ -34,11 +41,39 @@ class BrowserSpider:
     @classmethod
     def update_settings(cls, settings: BaseSettings) -> None:
         super().update_settings(settings)  # type: ignore[misc]
+        handlers = settings.getdict("DOWNLOAD_HANDLERS")  # keeps file:// and data: off
         settings.set(
             "DOWNLOAD_HANDLERS",
-            {"http": PLAYWRIGHT_HANDLER, "https": PLAYWRIGHT_HANDLER},
+            {**handlers, "http": PLAYWRIGHT_HANDLER, "https": PLAYWRIGHT_HANDLER},
             priority="spider",
         )
+
+
+class GuardedPlaywrightHandler(ScrapyPlaywrightDownloadHandler):
+    """scrapy-playwright's handler, with every request of a rendered page checked by the
+    network guard before Chromium sends it (after PLAYWRIGHT_ABORT_REQUEST, which drops
+    images and fonts without looking their hosts up).
+    Chromium follows redirects by itself: their final page is checked by the guard
+    middleware when the response comes back."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        super().__init__(crawler)
+        self.guard = HostGuard(NetworkPolicy.from_settings(crawler.settings))
+        self.configured_abort = self.abort_request
+        self.abort_request = self.guarded_abort
+
+    async def guarded_abort(self, request: Any) -> bool:
+        if self.configured_abort is not None:
+            verdict = self.configured_abort(request)
+            if await verdict if hasattr(verdict, "__await__") else verdict:
+                return True
+        try:
+            await self.guard.check(request.url)
+        except TargetRefused as refused:
+            logger.warning("A rendered page's request was refused: %s", refused)
+            self.stats.inc_value("twin/guard/refused_in_browser")
+            return True
+        return False
 
 
 async def block_heavy_resources(request: Any) -> bool:

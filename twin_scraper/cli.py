@@ -357,6 +357,8 @@ def _print_embedded(result: Any) -> None:
         f"Embedded {result.documents} document(s) into {result.chunks} chunk(s) "
         f"in {result.collection} ({escape(result.where)})."
     )
+    if result.lost_vectors:
+        err.print(Text(result.lost_vectors))
 
 
 @app.command()

@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING
 
 from scrapy.settings import BaseSettings, Settings
 
-from twin_scraper.stores.embedded_mongo import EmbeddedMongoError, ensure_server
-from twin_scraper.stores.mongo import MongoStore, StoreUnavailable
+from twin_scraper.stores.diskspace import free_space
+from twin_scraper.stores.embedded_mongo import DB_DIR, EmbeddedMongoError, ensure_server
+from twin_scraper.stores.mongo import MongoStore, StoreDamaged, StoreFull, StoreUnavailable
 from twin_scraper.stores.private import private_dir
 
 if TYPE_CHECKING:
@@ -82,12 +83,28 @@ class StoreConfig:
     def open_mongo(self) -> MongoStore:
         """MongoDB at MONGO_URI, or the embedded server for the data directory."""
         uri = self.mongo_uri
-        if not uri:
-            try:
-                uri = ensure_server(self.data_dir)
-            except EmbeddedMongoError as exc:
-                raise StoreUnavailable(str(exc)) from None
-        return MongoStore(uri, self.mongo_database, self.mongo_timeout_ms)
+        if uri:
+            return MongoStore(uri, self.mongo_database, self.mongo_timeout_ms)
+        try:
+            uri = ensure_server(self.data_dir)
+        except EmbeddedMongoError as exc:
+            raise StoreUnavailable(str(exc)) from None
+        try:
+            return MongoStore(uri, self.mongo_database, self.mongo_timeout_ms)
+        except StoreFull:
+            where = self.data_dir / DB_DIR
+            raise StoreFull(
+                f"No space left on the disk of {where} ({free_space(where)}): the embedded "
+                "MongoDB cannot write there. Free some space, then run again"
+            ) from None
+        except StoreDamaged as exc:
+            path = self.data_dir / DB_DIR / f"{self.mongo_database}.db"  # nx-27017's files mode
+            raise StoreDamaged(
+                f"{exc}. The embedded MongoDB keeps database {self.mongo_database!r} in "
+                f"{path}, a SQLite file that is corrupt: stop the server (`twin mongo "
+                "stop`), move the file aside (or restore it from a backup), and crawl again "
+                "to rebuild it"
+            ) from None
 
     def open_indexer(self, wait: float = 0.0) -> Indexer:
         """The model (assembled on first use if allowed) and Qdrant, ready to embed.

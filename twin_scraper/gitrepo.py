@@ -4,7 +4,9 @@ A repository is hostile input. So: no working tree is ever written (`--no-checko
 no hooks, no smudge or LFS filters, no symlinks on disk to follow), every file is read
 from the object database by its blob id (a symlink is a blob holding its target, and
 is skipped), the user's and system git configuration is ignored, only http(s) is
-allowed, hooks point at /dev/null, and every git command is killed after a timeout.
+allowed, redirects are not followed, hooks point at /dev/null, and every git command is
+killed after a timeout. The caller may pin the host's resolution (`pin`, curl's
+`--resolve` form `host:port:address`) to an address the network guard checked.
 The clone lives in a temporary directory that is removed whatever happens.
 
 Blocking work: call these functions from a worker thread, never the reactor thread.
@@ -39,6 +41,7 @@ SAFE_CONFIG = (
     "protocol.http.allow=always",
     "protocol.https.allow=always",
     "submodule.recurse=false",
+    "http.followRedirects=false",  # a redirect could lead anywhere, past the guard
     "http.lowSpeedLimit=1000",  # bytes/s; slower than this for lowSpeedTime aborts
     "http.lowSpeedTime=30",
 )
@@ -76,9 +79,14 @@ class TreeEntry:
     path: bytes  # raw: a path need not be UTF-8
 
 
-def _run(args: list[str], timeout: float, cwd: str | None = None) -> bytes:
+def _config(pin: str | None) -> list[str]:
+    settings = [*SAFE_CONFIG, *([f"http.curloptResolve={pin}"] if pin else [])]
+    return [item for setting in settings for item in ("-c", setting)]
+
+
+def _run(args: list[str], timeout: float, cwd: str | None = None, pin: str | None = None) -> bytes:
     """`git <safe config> args...`, killed after `timeout` seconds."""
-    config = [item for setting in SAFE_CONFIG for item in ("-c", setting)]
+    config = _config(pin)
     try:
         return Git(cwd).execute(
             ["git", *config, *args],
@@ -94,10 +102,12 @@ def _run(args: list[str], timeout: float, cwd: str | None = None) -> bytes:
         raise CloneError(f"git {args[0]} failed: {stderr[:300]}") from None
 
 
-def _clone(args: list[str], timeout: float, target: str, max_bytes: int) -> None:
+def _clone(
+    args: list[str], timeout: float, target: str, max_bytes: int, pin: str | None = None
+) -> None:
     """`git clone`, watched: killed after `timeout` seconds or as soon as what it wrote
     passes `max_bytes` (git itself has no cap on what a fetch downloads)."""
-    config = [item for setting in SAFE_CONFIG for item in ("-c", setting)]
+    config = _config(pin)
     # Its own process group, so the helpers it starts (remote-http, index-pack) go too.
     handle = Git().execute(
         ["git", *config, *args], as_process=True, env=SAFE_ENV, start_new_session=True
@@ -142,13 +152,13 @@ def check_url(url: str) -> None:
         raise CloneError(f"refusing to clone {url}: only http(s) URLs are cloned")
 
 
-def remote_head(url: str, branch: str, timeout: float) -> str | None:
+def remote_head(url: str, branch: str, timeout: float, pin: str | None = None) -> str | None:
     """The commit the branch points at on the remote (`git ls-remote`), None when the
     branch does not exist (an empty repository)."""
     check_url(url)
     if not _BRANCH.match(branch):
         raise CloneError(f"refusing branch name {branch!r}")
-    out = _run(["ls-remote", "--", url, f"refs/heads/{branch}"], timeout)
+    out = _run(["ls-remote", "--", url, f"refs/heads/{branch}"], timeout, pin=pin)
     for line in out.decode("utf-8", "replace").splitlines():
         sha, _, ref = line.partition("\t")
         if ref == f"refs/heads/{branch}" and _SHA.match(sha):
@@ -157,7 +167,9 @@ def remote_head(url: str, branch: str, timeout: float) -> str | None:
 
 
 @contextmanager
-def shallow_clone(url: str, branch: str, timeout: float, max_bytes: int) -> Iterator[Repo]:
+def shallow_clone(
+    url: str, branch: str, timeout: float, max_bytes: int, pin: str | None = None
+) -> Iterator[Repo]:
     """A bare-minimum clone (depth 1, one branch, no tags, no checkout) of at most
     `max_bytes` on disk, in a temporary directory removed on exit, whatever happens."""
     check_url(url)
@@ -178,7 +190,7 @@ def shallow_clone(url: str, branch: str, timeout: float, max_bytes: int) -> Iter
             url,
             target,
         ]
-        _clone(args, timeout, target, max_bytes)
+        _clone(args, timeout, target, max_bytes, pin)
         repo = Repo(target)
         repo.git.update_environment(**SAFE_ENV)
         try:

@@ -7,6 +7,7 @@ embedding are written once. Platform-specific fields go into `extra`.
 from __future__ import annotations
 
 import hashlib
+import unicodedata
 import uuid
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -41,8 +42,9 @@ class Quality(StrEnum):
 
 
 def full_name(value: str) -> str:
-    """A person's name as stored and matched everywhere: words joined by single spaces."""
-    return " ".join(value.split())
+    """A person's name as stored and matched everywhere: words joined by single spaces, in
+    Unicode's composed form (NFC), so "Zoë" typed or decomposed is one person."""
+    return unicodedata.normalize("NFC", " ".join(value.split()))
 
 
 def document_id(canonical_url: str) -> str:

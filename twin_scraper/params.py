@@ -17,7 +17,7 @@ from pydantic import (
 
 from twin_scraper.extract.github import valid_full_name, valid_login
 from twin_scraper.items import full_name
-from twin_scraper.urls import is_http_url
+from twin_scraper.urls import is_http_url, strip_credentials
 
 
 class ArgumentError(ValueError):
@@ -50,9 +50,15 @@ def clean_author(value: str | None) -> str | None:
     return name
 
 
+#: The largest count anything stores (MongoDB's 64-bit integers).
+MAX_LIMIT = 2**63 - 1
+
+
 def _positive(value: int | None) -> int | None:
     if value is not None and value < 1:
         raise ValueError("must be a positive number")
+    if value is not None and value > MAX_LIMIT:
+        raise ValueError(f"must be at most {MAX_LIMIT}")
     return value
 
 
@@ -64,11 +70,12 @@ def _split_commas(value: object) -> object:
 
 def _http_urls(value: list[str] | None) -> list[str] | None:
     if value is not None:
-        bad = [u for u in value if not is_http_url(u)]
+        bad = [strip_credentials(u) for u in value if not is_http_url(u)]
         if bad:
             raise ValueError(f"not an http(s) URL: {', '.join(bad)}")
         if not value:
             raise ValueError("no URL given")
+        value = [strip_credentials(u) for u in value]  # a password would be logged and stored
     return value
 
 
@@ -94,8 +101,8 @@ class ArticleParams(BaseModel):
     @classmethod
     def _site(cls, value: str | None) -> str | None:
         if value is not None and not is_http_url(value):
-            raise ValueError(f"not an http(s) URL: {value}")
-        return value
+            raise ValueError(f"not an http(s) URL: {strip_credentials(value)}")
+        return strip_credentials(value) if value is not None else None
 
     @model_validator(mode="after")
     def _one_source(self) -> ArticleParams:

@@ -9,10 +9,12 @@ from __future__ import annotations
 import io
 import json
 import logging
+import tempfile
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -21,9 +23,11 @@ from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
+from twin_scraper.atomic import atomic_write
 from twin_scraper.console import make_console
 from twin_scraper.logformatter import item_url
 from twin_scraper.pipelines import (
+    DiskFull,
     Duplicate,
     Invalid,
     Journaled,
@@ -142,6 +146,8 @@ def drop_outcome(exception: BaseException) -> tuple[str, str | None]:
         return "failed", str(exception).split(":", 1)[0]
     if isinstance(exception, Invalid):
         return "failed", "invalid item"
+    if isinstance(exception, DiskFull):
+        return "failed", "disk full"
     if isinstance(exception, StoreFailed):
         return "failed", "MongoDB write failed"
     if isinstance(exception, Journaled):
@@ -189,6 +195,17 @@ def render(run: dict[str, Any], console: Console) -> None:
             console.print(f"  {d['domain']}: {count} x {reason}")
         for preview in d.get("previews", []):
             console.print(f"  stored as a preview: {preview['url']} ({preview['detail']})")
+    refused = sum(
+        count
+        for d in run["domains"]
+        for reason, count in d["reasons"].items()
+        if reason == "refused: private address"
+    )
+    if refused:
+        console.print(
+            f"{refused} request(s) to private or local addresses were refused; allow a "
+            "network you trust with TWIN_ALLOW_PRIVATE (e.g. TWIN_ALLOW_PRIVATE=10.0.0.0/8)."
+        )
     resumed = t.get("resumed", 0)
     if resumed:
         console.print(
@@ -203,6 +220,35 @@ def render(run: dict[str, Any], console: Console) -> None:
     pending = run.get("embed_pending", 0)
     if pending:
         console.print(f"{pending} document(s) wait for embedding: run `twin embed`.")
+
+
+def save_elsewhere(run: dict[str, Any], data_dir: Path, problem: Exception) -> Path | None:
+    """The report as a JSON file when MongoDB cannot take it: in the data directory, else
+    (its disk full) in the system's temporary directory, else in full in the log. Written
+    whole or not at all, never a half file."""
+    text = json.dumps(run, default=str, indent=2)
+    name = f"crawl_run-{run['_id']}.json"
+    failures = []
+    for directory in (data_dir, Path(tempfile.gettempdir())):
+        try:
+            with atomic_write(directory / name) as handle:
+                handle.write(text)
+        except OSError as exc:
+            failures.append(f"{directory}: {exc.strerror or exc}")
+            continue
+        logger.error(
+            "Could not store the crawl report in MongoDB (%s); saved it to %s",
+            problem,
+            directory / name,
+        )
+        return directory / name
+    logger.error(
+        "Could not store the crawl report in MongoDB (%s) nor in a file (%s); here it is:\n%s",
+        problem,
+        "; ".join(failures),
+        text,
+    )
+    return None
 
 
 class CrawlReportExtension:
@@ -283,12 +329,7 @@ class CrawlReportExtension:
             run["embed_pending"] = resources.mongo.count_to_embed(MODEL_NAME)
             resources.mongo.save_run(run)
         except Exception as exc:  # a store that is down must not lose the report
-            fallback = resources.config.data_dir / f"crawl_run-{self.run_id}.json"
-            fallback.parent.mkdir(parents=True, exist_ok=True)
-            fallback.write_text(json.dumps(run, default=str, indent=2))
-            logger.error(
-                "Could not store the crawl report in MongoDB (%s); saved it to %s", exc, fallback
-            )
+            save_elsewhere(run, resources.config.data_dir, exc)
         if self.crawler.settings.get("LOG_FILE"):
             # Scrapyd jobs: stderr goes to Scrapyd's own log, so the report goes to the job's.
             text = io.StringIO()

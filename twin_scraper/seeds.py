@@ -19,13 +19,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from twin_scraper.items import full_name
-from twin_scraper.urls import canonicalize_url, is_http_url
+from twin_scraper.params import MAX_LIMIT
+from twin_scraper.urls import canonicalize_url, is_http_url, strip_credentials
+
+#: A seed file is a list of links: 10 MB is tens of thousands of them. Larger files are
+#: refused before they are read (YAML takes minutes and gigabytes over 100 MB).
+MAX_SEED_FILE_BYTES = 10_000_000
 
 
 class SeedFileError(ValueError):
@@ -60,24 +66,45 @@ def url_batch(urls: list[str], author: str | None = None, limit: int | None = No
 
 
 def load_seed_file(path: str | Path) -> SeedBatch:
-    """Read and validate a seed file."""
+    """Read and validate a seed file. Parsed once per process while it is unchanged:
+    `twin crawl` validates it, then its seeds spider takes the same batch."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        info = path.stat()
     except FileNotFoundError:
         raise SeedFileError(f"seed file not found: {path}") from None
-    except IsADirectoryError:
-        raise SeedFileError(f"seed file is a directory, not a file: {path}") from None
+    except OSError as exc:
+        raise SeedFileError(f"cannot read seed file {path}: {exc.strerror}") from None
+    if path.is_dir():
+        raise SeedFileError(f"seed file is a directory, not a file: {path}")
+    if info.st_size > MAX_SEED_FILE_BYTES:
+        raise SeedFileError(_too_big(str(path), info.st_size))
+    return _load(str(path), info.st_mtime_ns, info.st_size)
+
+
+@lru_cache(maxsize=16)
+def _load(path: str, mtime_ns: int, size: int) -> SeedBatch:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise SeedFileError(f"seed file {path} is not UTF-8 text: {exc.reason}") from None
     except OSError as exc:
         raise SeedFileError(f"cannot read seed file {path}: {exc.strerror}") from None
-    return parse_seeds(text, str(path), base_dir=path.parent)
+    return parse_seeds(text, path, base_dir=Path(path).parent)
+
+
+def _too_big(source: str, size: int) -> str:
+    return (
+        f"seed file {source} is {size / 1e6:.1f} MB, over the {MAX_SEED_FILE_BYTES // 1_000_000} "
+        "MB a seed file may be: split it into several files"
+    )
 
 
 def parse_seeds(text: str, source: str = "<seeds>", base_dir: Path | None = None) -> SeedBatch:
     """Parse seed-file text; raises SeedFileError, never anything else. Relative file
     paths in it are taken from `base_dir` (the seed file's folder)."""
+    if len(text) > MAX_SEED_FILE_BYTES:
+        raise SeedFileError(_too_big(source, len(text.encode("utf-8"))))
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -150,9 +177,12 @@ def _parse_link(entry: Any, base_dir: Path | None = None) -> SeedLink:
         url = _check_url(entry.get("site", entry.get("url")))
         limit = entry.get("limit")
         if limit is not None and (
-            not isinstance(limit, int) or isinstance(limit, bool) or limit < 1
+            not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_LIMIT
         ):
-            raise ValueError(f"`limit` must be a positive whole number, got {limit!r}")
+            raise ValueError(
+                f"`limit` must be a positive whole number (at most {MAX_LIMIT}), "
+                f"got {str(limit)[:40]}"
+            )
         return SeedLink(url=url, kind=kind, limit=limit)
     raise ValueError(f"expected a URL or a mapping, got {_kind(entry)}")
 
@@ -161,8 +191,8 @@ def _check_url(value: Any) -> str:
     if not isinstance(value, str):
         raise ValueError(f"expected a URL, got {_kind(value)}")
     if not is_http_url(value):
-        raise ValueError(f"not an http(s) URL: {value.strip()[:200]!r}")
-    return value.strip()
+        raise ValueError(f"not an http(s) URL: {strip_credentials(value.strip())[:200]!r}")
+    return strip_credentials(value.strip())  # a password in a URL would be logged and stored
 
 
 def _check_path(value: Any, base_dir: Path | None) -> str:

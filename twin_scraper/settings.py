@@ -34,7 +34,8 @@ def _env_float(name: str, default: float) -> float:
 BOT_NAME = "twin_scraper"
 SPIDER_MODULES = ["twin_scraper.spiders"]
 NEWSPIDER_MODULE = "twin_scraper.spiders"
-# `scrapy crawl` with one-line errors for bad arguments, exit 1 when nothing succeeded, and
+# `scrapy crawl` with one-line errors for bad arguments, exit 1 when nothing succeeded or a
+# crawl stopped on a fatal problem (a full disk), and
 # Scrapyd jobs held to the settings a scheduler may change (twin_scraper/jobpolicy.py; a
 # crawl from a shell keeps every setting); `scrapy check` runs the callbacks' contracts on
 # saved pages (`@fixture PATH`).
@@ -82,6 +83,8 @@ LOG_FORMATTER = "twin_scraper.logformatter.TwinLogFormatter"
 # --- Pipelines and extensions -----------------------------------------------------------
 ITEM_PIPELINES = {
     "twin_scraper.pipelines.validate.ValidatePipeline": 100,
+    # A canonical URL on another host is taken only when the platform vouches for it.
+    "twin_scraper.pipelines.canonical.CanonicalPipeline": 150,
     "twin_scraper.pipelines.quality.QualityGatePipeline": 200,
     "twin_scraper.pipelines.dedupe.DedupePipeline": 300,
     "twin_scraper.pipelines.mongo.MongoPipeline": 400,
@@ -122,14 +125,37 @@ DUPEFILTER_CLASS = "twin_scraper.dupefilter.ResumableDupeFilter"
 # back-off doubling per retry; every request to that host waits meanwhile. A host asking
 # for longer than RETRY_AFTER_MAX seconds is not retried (the page is reported).
 DOWNLOADER_MIDDLEWARES = {
+    # First: every request and redirect hop goes through the network guard (below).
+    "twin_scraper.middlewares.NetworkGuardMiddleware": 10,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "twin_scraper.middlewares.RetryAfterMiddleware": 550,
+    # Last: GITHUB_TOKEN is put on a request only while it is on the wire.
+    "twin_scraper.middlewares.GitHubAuthMiddleware": 950,
+}
+# A link longer than URLLENGTH_LIMIT (2,083 characters, as Scrapy) is reported, not
+# dropped silently.
+SPIDER_MIDDLEWARES = {
+    "scrapy.spidermiddlewares.urllength.UrlLengthMiddleware": None,
+    "twin_scraper.middlewares.ReportedUrlLengthMiddleware": 800,
 }
 # A page with more tags than this is refused before extraction (a million links would take
 # minutes and gigabytes); real articles have a few thousand.
 PAGE_MAX_ELEMENTS = 150_000
 RETRY_BACKOFF_BASE = 1.0
 RETRY_AFTER_MAX = 120.0
+
+# --- Network guard: public http(s) addresses only ---------------------------------------
+# Loopback, private, link-local, multicast and unspecified addresses are refused (after
+# DNS resolution, on every request and redirect hop), unless listed here: addresses or
+# CIDR ranges, comma-separated. Tests, benchmarks and `twin demo` allow exactly what they
+# serve (127.0.0.1/32). See twin_scraper/netguard.py.
+ALLOWED_PRIVATE_NETWORKS = [
+    n.strip() for n in os.environ.get("TWIN_ALLOW_PRIVATE", "").split(",") if n.strip()
+]
+# The reactor's resolver: IPv4 and IPv6, and never an address the guard refuses.
+TWISTED_DNS_RESOLVER = "twin_scraper.netguard.GuardedResolver"
+# http(s) only: no file://, data:, s3:// or ftp:// downloads.
+DOWNLOAD_HANDLERS = {"file": None, "data": None, "s3": None, "ftp": None}
 
 # --- Quality gate -----------------------------------------------------------------------
 # Fewer words than this (per category) is an empty extraction, not content. The floor is a

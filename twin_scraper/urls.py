@@ -70,6 +70,17 @@ def _canonical_once(text: str) -> str:
     return urlunsplit((parts.scheme.lower(), host, path, query, ""))
 
 
+def strip_credentials(url: str) -> str:
+    """The URL without a `user:password@` part (which would be logged and stored)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
+
+
 def domain_of(url: str) -> str:
     """Host without `www.` and port, lowercased: the unit of the crawl report."""
     try:

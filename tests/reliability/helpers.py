@@ -63,6 +63,17 @@ def qdrant_points(config: StoreConfig) -> list[Any]:
         client.close()
 
 
+def own_data_dir(data_dir: Path, model_dir: Path) -> dict[str, Any]:
+    """Settings for a data directory of the test's own (its own embedded MongoDB, Qdrant
+    storage inside it), for crawls run as processes."""
+    return {
+        "TWIN_DATA_DIR": str(data_dir),
+        "MONGO_DATABASE": "twin",
+        "QDRANT_PATH": str(data_dir / "qdrant"),
+        "EMBED_MODEL_DIR": str(model_dir),
+    }
+
+
 def environment(settings: dict[str, Any], **extra: str) -> dict[str, str]:
     """The test's settings as the environment variables a user would set."""
     return {

@@ -1,7 +1,7 @@
 """Secrets never leak: with canary values in every credential the project knows
 (GITHUB_TOKEN, LINKEDIN_LI_AT, SCRAPYD_PASSWORD, a password inside MONGODB_URI), no log
 line, stat, report, stored item, export, file in the data directory or error message
-contains one.
+contains one; nor does a stopped crawl's job directory.
 
 To cover a new spider or command, add a row to CRAWLS or COMMANDS: every row runs as a
 real process with all canaries set, and every output channel is searched.
@@ -17,7 +17,9 @@ from pathlib import Path
 import pytest
 from bson import json_util
 
-from tests.reliability.helpers import add_articles, environment, run, start
+from tests.gitserver import GitServer, MockGitHub
+from tests.reliability.helpers import add_articles, environment, own_data_dir, run, start
+from tests.test_github import repo_json, serve_repo, serve_user
 from twin_scraper.config import StoreConfig, project_settings
 from twin_scraper.demo.server import Route, SiteServer
 from twin_scraper.stores.embedded_mongo import stop_server
@@ -105,12 +107,7 @@ def finish(process: subprocess.Popen, log: Path) -> str:
 
 def test_no_secret_reaches_any_output(tmp_path: Path, model_dir: Path) -> None:
     data_dir = tmp_path / "data"
-    settings = {
-        "TWIN_DATA_DIR": str(data_dir),
-        "MONGO_DATABASE": "twin",
-        "QDRANT_PATH": str(data_dir / "qdrant"),
-        "EMBED_MODEL_DIR": str(model_dir),
-    }
+    settings = own_data_dir(data_dir, model_dir)
     env = environment(settings, **CANARIES)
     outputs: dict[str, str] = {}
     (tmp_path / "site").mkdir()
@@ -166,3 +163,85 @@ def test_no_secret_reaches_any_output(tmp_path: Path, model_dir: Path) -> None:
 @pytest.mark.parametrize("secret", SECRETS)
 def test_the_leak_check_finds_a_canary(secret: str) -> None:
     assert leaks(f"log line with {secret} inside") == [secret]
+
+
+def test_no_secret_stays_in_a_stopped_crawls_job_directory(tmp_path: Path, model_dir: Path) -> None:
+    """A crawl stopped halfway (Ctrl-C, `twin crawl --resume`, Scrapyd's cancel) leaves its
+    pending requests pickled in the job directory, for a resume. A GitHub crawl's requests
+    go to the API, which gets GITHUB_TOKEN: the token is put on each one only while it is
+    sent, so none of those files holds it."""
+    data_dir = tmp_path / "data"
+    jobdir = data_dir / "jobs" / "github-ada"
+    settings = own_data_dir(data_dir, model_dir)
+    api, git_server = MockGitHub(), GitServer(tmp_path / "git")
+    try:
+        serve_user(api, "ada")
+        names = [f"ada/tool-{n}" for n in range(6)]
+        for n, name in enumerate(names):
+            git_server.create(name).commit({"README.md": f"# Tool {n}\n\nA small tool.\n"})
+            serve_repo(api, repo_json(git_server, name))
+        pages = [names[i : i + 2] for i in range(0, len(names), 2)]
+        for n, page in enumerate(pages):
+            path = "/users/ada/repos" if n == 0 else f"/users/ada/repos-{n}"
+            link = {"Link": f'<{api.base}/users/ada/repos-{n + 1}>; rel="next"'}
+            listing = [repo_json(git_server, name) for name in page]
+            api.routes[path] = [(200, link if n + 1 < len(pages) else {}, listing)]
+        command = [
+            *("scrapy", "crawl", "github", "-a", "user=ada"),
+            *("-s", f"JOBDIR={jobdir}", "-s", "CLOSESPIDER_PAGECOUNT=3"),
+            *("-s", "CONCURRENT_REQUESTS=1", "-s", f"GITHUB_API_URL={api.base}"),
+            *("-s", f"GITHUB_CLONE_URL={git_server.base}", "-s", "EMBED_ENABLED=false"),
+        ]
+        result = run(command, environment(settings, **CANARIES))
+    finally:
+        api.stop()
+        git_server.stop()
+        stop_server(data_dir)
+    assert "Crawl report: github (closespider_pagecount)" in result.stderr, result.stderr[-3000:]
+    # The crawl really stopped with requests to the API waiting on disk, and they had it.
+    queued = data_dir_text(jobdir / "requests.queue")
+    assert api.base.removeprefix("http://") in queued
+    assert all(r["headers"].get("Authorization") == f"Bearer {CANARIES['GITHUB_TOKEN']}"
+               for r in api.requests)  # fmt: skip
+    assert leaks(data_dir_text(jobdir)) == []
+    assert leaks(data_dir_text(data_dir)) == []
+    assert leaks(result.stdout + result.stderr) == []
+
+
+def test_a_password_in_a_url_is_never_logged_nor_stored(tmp_path: Path, model_dir: Path) -> None:
+    """`user:password@` in a spider argument, a seed file or a redirect's Location: the
+    page is fetched without it, and no log line, report or document holds the password."""
+    passwords = ["CANARYarg6Tq", "CANARYseed2Wd", "CANARYhop8Lm"]
+    data_dir = tmp_path / "data"
+    settings = own_data_dir(data_dir, model_dir)
+    env = environment(settings, TWIN_EMBED="false")
+    (tmp_path / "site").mkdir()
+    try:
+        with SiteServer(tmp_path / "site") as site:
+            add_articles(site, 3)
+            site.routes["/robots.txt"] = Route(b"User-agent: *\nAllow: /\n", "text/plain")
+            with_password = [
+                site.base.replace("://", f"://rowan:{p}@") + f"/notes/{n}/"
+                for n, p in enumerate(passwords)
+            ]
+            site.routes["/go/"] = Route(b"", status=302, headers=(("Location", with_password[2]),))
+            (tmp_path / "seeds.yaml").write_text(
+                f"author: Rowan Vale\nlinks:\n  - url: {with_password[1]}\n"
+            )
+            urls = f"url={with_password[0]},{site.url('/go/')}"
+            outputs = [
+                run(["scrapy", "crawl", "article", "-a", urls], env),
+                run(["twin_scraper.cli", "crawl", str(tmp_path / "seeds.yaml")], env),
+            ]
+            hits = {n: site.hits.get(f"/notes/{n}/") for n in range(3)}
+        assert all(o.returncode == 0 for o in outputs), outputs[-1].stderr[-3000:]
+        config = StoreConfig.from_settings(project_settings(settings))
+        stored = stored_text(config)
+    finally:
+        stop_server(data_dir)
+    assert hits == {0: 1, 1: 1, 2: 1}  # each page fetched, without the credentials
+    assert stored.count("Field note number") >= 3
+    everything = "\n".join(
+        [stored, data_dir_text(data_dir), *(o.stdout + o.stderr for o in outputs)]
+    )
+    assert [p for p in passwords if p in everything] == []

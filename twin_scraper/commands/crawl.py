@@ -1,7 +1,9 @@
 """`scrapy crawl`, as Scrapy's own, plus what a user and a scheduler need:
 
 - a bad spider argument is one line naming it (not an asyncio traceback);
-- a crawl where nothing succeeded says so and exits 1 (Scrapy exits 0 when every page failed);
+- a crawl where nothing succeeded says so and exits 1 (Scrapy exits 0 when every page failed),
+  and so does one stopped by a fatal problem (a full disk): a script, a cron job or Scrapyd
+  must not take it for a success;
 - Scrapyd jobs are held to the settings a scheduler may change. That check runs on the
   command line itself, before any setting is applied or any component built, so no setting
   can switch it off; the refused settings never reach the crawl, which reports them and

@@ -8,6 +8,7 @@ between two crawls, or add a huge one) or add latency.
 from __future__ import annotations
 
 import mimetypes
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -40,10 +41,22 @@ class Route:
     headers: tuple[tuple[str, str], ...] = ()
 
 
-class SiteServer:
-    """`with SiteServer(path) as server: server.url("/posts/x/")`."""
+class _IPv6Server(ThreadingHTTPServer):
+    address_family = socket.AF_INET6
 
-    def __init__(self, root: str | Path = SITE_DIR, latency: float = 0.0, port: int = 0) -> None:
+
+class SiteServer:
+    """`with SiteServer(path) as server: server.url("/posts/x/")`. `host` is the loopback
+    address to listen on (127.0.0.1; another one such as 127.0.0.2 or ::1 for tests of
+    the network guard)."""
+
+    def __init__(
+        self,
+        root: str | Path = SITE_DIR,
+        latency: float = 0.0,
+        port: int = 0,
+        host: str = "127.0.0.1",
+    ) -> None:
         self.root = Path(root).resolve()
         self.latency = latency
         self.routes: dict[str, Route] = {}
@@ -66,9 +79,11 @@ class SiteServer:
             def log_message(self, format: str, *args: object) -> None:
                 pass
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        server_class = _IPv6Server if ":" in host else ThreadingHTTPServer
+        self._httpd = server_class((host, port), Handler)
         self._httpd.daemon_threads = True
-        self.base = f"http://127.0.0.1:{self._httpd.server_address[1]}"
+        name = f"[{host}]" if ":" in host else host
+        self.base = f"http://{name}:{self._httpd.server_address[1]}"
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
 
     def url(self, path: str = "/") -> str:

@@ -76,6 +76,7 @@ class MediumStory:
     description: str | None = None
     locked: bool = False  # member-only
     truncated: bool = False  # member-only and only its preview served
+    medium_url: str | None = None  # where Medium's own data says the story lives
 
 
 @dataclass(frozen=True)
@@ -247,6 +248,7 @@ def extract_story(html: str, url: str) -> MediumStory:
         locked=locked,
         # Locked and not proven whole: a preview, never presented as the full story.
         truncated=locked and preview_only is not False,
+        medium_url=_text(post.get("mediumUrl")) or None,
     )
 
 
@@ -485,6 +487,9 @@ def story_fields(
             "reading_minutes": story.reading_minutes,
             "member_only": story.locked,
             "description": story.description,
+            # Medium's word for the story's home (a custom domain's, say): vouches for a
+            # canonical URL on another host (twin_scraper.pipelines.canonical).
+            "platform_url": story.medium_url,
         },
     }
     if fetched_at is not None:

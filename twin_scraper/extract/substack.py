@@ -441,6 +441,9 @@ def post_fields(
             ],
             "description": _text(post.get("description")),
             "listing": listing_signature(post),
+            # Substack's word for the post's home (a custom domain's, say): vouches for a
+            # canonical URL on another host (twin_scraper.pipelines.canonical).
+            "platform_url": post.get("canonical_url") or None,
         },
     }
     if fetched_at is not None:

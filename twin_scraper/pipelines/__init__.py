@@ -1,5 +1,5 @@
-"""Item pipelines, one job each: validate (100), quality gate (200), deduplicate (300),
-store in MongoDB (400), embed into Qdrant (500).
+"""Item pipelines, one job each: validate (100), canonical URL check (150), quality gate
+(200), deduplicate (300), store in MongoDB (400), embed into Qdrant (500).
 
 Drops raise a `DropItem` subclass, so the crawl report can tell a rejected page from an
 unchanged one without parsing messages.
@@ -43,3 +43,8 @@ class StoreFailed(DropItem):
 
     def __init__(self, message: str) -> None:
         super().__init__(message, log_level="ERROR")
+
+
+class DiskFull(StoreFailed):
+    """No space left: neither MongoDB nor the journal could keep the document. The crawl
+    stops (finish reason `disk_full`); the page is fetched again by the next run."""

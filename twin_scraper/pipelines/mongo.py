@@ -7,6 +7,11 @@ local journal (fsynced) instead, and MongoDB is tried again with growing back-of
 (restarting the embedded server if it died). Once it answers, this crawl's journal is
 written into it; what is still journaled at the end is written by the next crawl or
 `twin journal replay`.
+
+A full disk is treated like an outage while the journal can still be written (MongoDB
+may sit on another disk). When neither can keep a document, the crawl stops at once
+(finish reason `disk_full`, a non-zero exit) with a message naming the disk: every page
+is either stored, journaled, or fetched again by the next run, never silently dropped.
 """
 
 from __future__ import annotations
@@ -21,11 +26,13 @@ from typing import Any
 
 from pymongo.errors import ConnectionFailure, PyMongoError
 from scrapy.crawler import Crawler
+from scrapy.utils.defer import deferred_from_coro
 
 from twin_scraper.items import Document
-from twin_scraper.pipelines import Journaled, StoreFailed
+from twin_scraper.pipelines import DiskFull, Journaled, StoreFailed, Unchanged
 from twin_scraper.pipelines.batching import BatchWriter
 from twin_scraper.resources import CrawlResources
+from twin_scraper.stores.diskspace import free_space, is_disk_full
 from twin_scraper.stores.journal import Entry, Journal
 from twin_scraper.stores.mongo import MongoStore, StoreUnavailable, compress_html, file_id
 
@@ -46,6 +53,7 @@ class MongoPipeline:
         stats: Any,
         first_retry: float = 1.0,
         max_retry: float = 30.0,
+        stop: Callable[[str], None] = lambda message: None,
     ) -> None:
         self.open_store = open_store
         self.reconnect = reconnect
@@ -61,6 +69,8 @@ class MongoPipeline:
         self.delay = first_retry
         self.retry_at = 0.0
         self.waiting = 0  # documents of this crawl in the journal, not yet in MongoDB
+        self.stop = stop  # ends the crawl, with the reason
+        self.lost = 0  # documents neither stored nor journaled (the disk is full)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> MongoPipeline:
@@ -74,6 +84,7 @@ class MongoPipeline:
             crawler.stats,
             settings.getfloat("MONGO_RETRY_FIRST_DELAY"),
             settings.getfloat("MONGO_RETRY_MAX_DELAY"),
+            lambda message: _stop_crawl(crawler, message),
         )
 
     def open_spider(self) -> None:
@@ -82,7 +93,16 @@ class MongoPipeline:
 
     async def process_item(self, item: Document) -> Document:
         try:
-            outcome = await self.writer.submit((item.record(), item))
+            outcome, changes = await self.writer.submit((item.record(), item))
+        except DiskFull as exc:
+            self.lost += 1
+            self.stats.inc_value("twin/mongo/disk_full")
+            if self.lost == 1:
+                self.stop(str(exc))
+            raise DiskFull(
+                f"disk full: neither MongoDB nor the journal could keep it; the page will be "
+                f"fetched again by the next run: {item.url}"
+            ) from None
         except PyMongoError as exc:
             self.stats.inc_value("twin/mongo/failed")
             raise StoreFailed(
@@ -93,29 +113,43 @@ class MongoPipeline:
             raise Journaled(
                 f"MongoDB unreachable, kept in the journal {self.journal_file.name}: {item.url}"
             )
+        change = changes.get(item.id)
+        if change is not None and change != item.change:
+            # Another crawl stored this page since this one read what is stored: it was
+            # that crawl's "new", so it is "unchanged" (not written) or "updated" here.
+            self.stats.inc_value(f"twin/items/{item.change}", -1)
+            self.stats.inc_value(f"twin/items/{change}")
+            if change == "unchanged":
+                raise Unchanged(f"unchanged: stored meanwhile by another crawl: {item.url}")
+            item.change = change
         self.stats.inc_value("twin/mongo/written")
         return item
 
     # --- worker thread ------------------------------------------------------------------
-    def _write(self, items: list[tuple[dict[str, Any], Document]]) -> str:
+    def _write(self, items: list[tuple[dict[str, Any], Document]]) -> tuple[str, dict[str, str]]:
         """Store a batch, or journal it while MongoDB is away; raises only for errors
         that are not an outage (MongoDB refusing a document). Raw pages are compressed
         here, off the reactor thread (zlib lets the reactor run meanwhile)."""
         batch = [(record, raw_record(item), file_records(item)) for record, item in items]
         if self.down and time.monotonic() < self.retry_at:
-            return self._to_journal(batch)
+            return self._to_journal(batch), {}
         try:
             if self.down:
                 self._recover()
-            self._store(batch)
+            changes = self._store(batch)
         except OUTAGE as exc:
             self._went_down(exc)
-            return self._to_journal(batch)
-        return STORED
+            return self._to_journal(batch), {}
+        except PyMongoError as exc:
+            if not is_disk_full(exc):
+                raise
+            self._went_down(exc, "has no disk space left")
+            return self._to_journal(batch), {}
+        return STORED, changes
 
-    def _store(self, batch: list[Entry]) -> None:
+    def _store(self, batch: list[Entry]) -> dict[str, str]:
         docs = [doc | {"author_id": self._user_id(doc["author_full_name"])} for doc, _, _ in batch]
-        self.store.write_documents(
+        return self.store.write_documents(
             docs,
             [raw for _, raw, _ in batch if raw is not None],
             {doc["_id"]: files for doc, _, files in batch if files is not None},
@@ -127,17 +161,29 @@ class MongoPipeline:
         return self.user_ids[full_name]
 
     def _to_journal(self, batch: list[Entry]) -> str:
-        self.journal.append(self.journal_file, batch)
+        try:
+            self.journal.append(self.journal_file, batch)
+        except OSError as exc:
+            if not is_disk_full(exc):
+                raise
+            directory = self.journal.directory
+            raise DiskFull(
+                f"No space left on the disk of {directory} ({free_space(directory)}): MongoDB "
+                f"at {self.store.where} could not store documents and the journal cannot keep "
+                "them either. The crawl stops; pages not kept are fetched again by the next "
+                "run. Free some space, then run the crawl again."
+            ) from None
         self.waiting += len(batch)
         self.stats.inc_value("twin/journal/written", len(batch))
         return JOURNALED
 
-    def _went_down(self, exc: Exception) -> None:
+    def _went_down(self, exc: Exception, what: str = "is unreachable") -> None:
         if not self.down:
             self.stats.inc_value("twin/mongo/outages")
             logger.warning(
-                "MongoDB is unreachable at %s (%s); the crawl goes on and keeps documents in "
-                "the journal %s until it is back",
+                "MongoDB %s at %s (%s); the crawl goes on and keeps documents in the journal "
+                "%s until it is back",
+                what,
                 self.store.where,
                 type(exc).__name__,
                 self.journal_file,
@@ -170,11 +216,14 @@ class MongoPipeline:
         if self.down:
             try:
                 await asyncio.to_thread(self._recover)
-            except OUTAGE:
+            except (*OUTAGE, PyMongoError) as exc:
+                if not isinstance(exc, OUTAGE) and not is_disk_full(exc):
+                    raise
                 logger.error(
-                    "MongoDB is still unreachable at %s: %d document(s) of this crawl wait in "
-                    "the journal %s. They are written at the start of the next crawl, or now "
+                    "MongoDB is still %s at %s: %d document(s) of this crawl wait in the "
+                    "journal %s. They are written at the start of the next crawl, or now "
                     "with `twin journal replay` once MongoDB is back.",
+                    "unreachable" if isinstance(exc, OUTAGE) else "out of disk space",
                     self.store.where,
                     self.waiting,
                     self.journal_file,
@@ -182,6 +231,14 @@ class MongoPipeline:
         self.stats.set_value("twin/journal/waiting", self.waiting)
         if self.store is not self.shared:
             self.store.close()
+
+
+def _stop_crawl(crawler: Crawler, message: str) -> None:
+    """End the crawl now (finish reason `disk_full`), loudly: `scrapy crawl` and
+    `twin crawl` exit non-zero on the `twin/fatal` stat."""
+    logger.error("%s", message)
+    crawler.stats.set_value("twin/fatal", message)
+    deferred_from_coro(crawler.engine.close_spider_async(reason="disk_full"))
 
 
 def raw_record(item: Document) -> dict[str, Any] | None:

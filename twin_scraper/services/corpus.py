@@ -11,6 +11,7 @@ from typing import Any
 
 from pymongo.errors import PyMongoError
 
+from twin_scraper.atomic import atomic_write
 from twin_scraper.items import full_name
 from twin_scraper.services.workspace import NothingStored, ServiceError, Workspace
 from twin_scraper.stores.journal import Journal, JournalStatus, ReplayResult
@@ -54,6 +55,9 @@ def search(
             raise ServiceError(f"unknown platform {platform!r}: choose one of {', '.join(names)}")
     config = ws.config
     if not config.qdrant_url and not Path(config.qdrant_path).is_dir():
+        lost = lost_vectors(ws, config.qdrant_path)
+        if lost:
+            raise ServiceError(lost)
         raise NothingStored(
             f"nothing is embedded in {config.qdrant_path} yet: crawl something first "
             "(`twin crawl URL`), run `twin embed`, or point at your data with "
@@ -77,6 +81,8 @@ def search(
         hits = indexer.search(query, k, wanted, platform)
         reason = None
         if not hits:
+            if not authors and (lost := lost_vectors(ws, indexer.qdrant.where)):
+                raise ServiceError(lost)
             if not authors:
                 reason = (
                     f"nothing is embedded in {ws.qdrant_where()} yet: crawl something "
@@ -90,6 +96,28 @@ def search(
         return SearchResult(hits, wanted, platform, reason)
 
 
+def lost_vectors(ws: Workspace, where: str, mongo: MongoStore | None = None) -> str | None:
+    """Qdrant empty while MongoDB says documents are embedded: its storage was lost (a
+    deleted folder, a new server), and `twin embed` alone would find nothing pending."""
+    from twin_scraper.stores.embedder import MODEL_NAME
+
+    try:
+        if mongo is not None:
+            embedded = mongo.count_embedded(MODEL_NAME)
+        else:
+            with ws.mongo(reading=True) as store:
+                embedded = store.count_embedded(MODEL_NAME)
+    except ServiceError:
+        return None
+    if not embedded:
+        return None
+    return (
+        f"Qdrant ({where}) holds no vectors, yet MongoDB records {embedded} document(s) as "
+        "embedded: the vectors were lost (the Qdrant folder deleted or replaced, another "
+        "server). Rebuild them from MongoDB with `twin embed --all`."
+    )
+
+
 # --- embedding ------------------------------------------------------------------------
 
 
@@ -100,6 +128,8 @@ class EmbedResult:
     collection: str
     where: str
     replayed: ReplayResult | None = None
+    #: Nothing was pending but Qdrant is empty while MongoDB says otherwise: the advice.
+    lost_vectors: str | None = None
 
 
 def count_to_embed(mongo: MongoStore, everything: bool) -> int:
@@ -135,8 +165,11 @@ def embed_with(
         documents, chunks = indexer.index_pending(
             mongo, ws.config.embed_batch_docs, everything, advance
         )
+        lost = None
+        if not everything and not documents and not indexer.qdrant.count():
+            lost = lost_vectors(ws, indexer.qdrant.where, mongo)
         return EmbedResult(
-            documents, chunks, indexer.qdrant.collection, indexer.qdrant.where, replayed
+            documents, chunks, indexer.qdrant.collection, indexer.qdrant.where, replayed, lost
         )
 
 
@@ -237,14 +270,24 @@ def corpus_lines(mongo: MongoStore, author: str | None = None) -> Iterator[dict[
 
 
 def export_jsonl(ws: Workspace, out: Path, author: str | None = None) -> int:
-    """Write the corpus as JSON Lines, one document a line; returns how many."""
+    """Write the corpus as JSON Lines, one document a line; returns how many. The file is
+    replaced only once the whole export is written: a failure leaves the previous one."""
     written = 0
     with ws.mongo(reading=True) as mongo:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        with open(out, "w", encoding="utf-8") as handle:
-            for line in corpus_lines(mongo, author):
-                handle.write(json.dumps(line, ensure_ascii=False) + "\n")
-                written += 1
+        try:
+            with atomic_write(out) as handle:
+                for line in corpus_lines(mongo, author):
+                    handle.write(json.dumps(line, ensure_ascii=False) + "\n")
+                    written += 1
+        except PyMongoError as exc:
+            raise ServiceError(
+                f"MongoDB failed during the export at {mongo.where} ({type(exc).__name__}); "
+                f"{out} is left as it was"
+            ) from None
+        except OSError as exc:
+            raise ServiceError(
+                f"cannot write {out}: {exc.strerror or exc}; it is left as it was"
+            ) from None
     return written
 
 

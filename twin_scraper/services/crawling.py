@@ -92,7 +92,11 @@ class Watcher(Protocol):
 
 
 def stats_problem(stats: dict[str, Any]) -> str | None:
-    """Why a crawl's stats say it failed: it did not finish, or nothing succeeded."""
+    """Why a crawl's stats say it failed: a fatal problem (a full disk), it did not
+    finish, or nothing succeeded."""
+    fatal = stats.get("twin/fatal")
+    if fatal:
+        return str(fatal)
     reason = stats.get("finish_reason")
     if reason is None:
         return "the crawl did not start; see the log above"

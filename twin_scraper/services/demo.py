@@ -41,7 +41,13 @@ def run_demo(
     serving(f"{server.base}/", DEMO_AUTHOR)
     try:
         crawl = Crawl("article", {"site": server.url("/"), "author": DEMO_AUTHOR}, label="demo")
-        extra = {"ROBOTSTXT_OBEY": True, "AUTOTHROTTLE_ENABLED": False, "LOG_LEVEL": "WARNING"}
+        extra = {
+            # The sample blog is served on 127.0.0.1: the network guard allows that alone.
+            "ALLOWED_PRIVATE_NETWORKS": ["127.0.0.1/32"],
+            "ROBOTSTXT_OBEY": True,
+            "AUTOTHROTTLE_ENABLED": False,
+            "LOG_LEVEL": "WARNING",
+        }
         outcomes = run(demo, [crawl], extra)
     finally:
         server.stop()

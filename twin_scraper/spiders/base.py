@@ -30,9 +30,10 @@ from twin_scraper.jobpolicy import (
     is_scrapyd_job,
     job_path_problem,
 )
+from twin_scraper.netguard import TargetRefused
 from twin_scraper.params import ArgumentError, parse_params
 from twin_scraper.report import page_failed, page_skipped, page_unchanged
-from twin_scraper.urls import canonicalize_url
+from twin_scraper.urls import canonicalize_url, strip_credentials
 
 T = TypeVar("T")
 HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -67,6 +68,14 @@ def failure_reason(failure: Failure) -> str:
     if "redirections" in message:
         return "too many redirects"
     return f"download failed: {failure.type.__name__}"
+
+
+def _no_credentials(value: Any) -> Any:
+    if isinstance(value, str):
+        return strip_credentials(value)
+    if isinstance(value, list):
+        return [_no_credentials(v) for v in value]
+    return value
 
 
 class TwinSpider(scrapy.Spider):
@@ -126,8 +135,9 @@ class TwinSpider(scrapy.Spider):
         """Called when no request is left; platforms report what discovery missed."""
 
     def report_arguments(self) -> dict[str, Any]:
-        """The arguments, for the stored crawl report."""
-        return self.params.model_dump(mode="json", exclude_none=True)
+        """The arguments, for the stored crawl report (never a password in a URL)."""
+        arguments = self.params.model_dump(mode="json", exclude_none=True)
+        return {name: _no_credentials(value) for name, value in arguments.items()}
 
     def fail_page(self, url: str, reason: str, detail: str | None = None) -> None:
         self.logger.warning("Failed %s: %s", url, detail or reason)
@@ -150,6 +160,8 @@ class TwinSpider(scrapy.Spider):
 
     def errback(self, failure: Failure) -> None:
         """A page that could not be fetched: one line and one entry in the report."""
+        if failure.check(TargetRefused):
+            return  # the network guard reported it, with the variable that would allow it
         url = failure.request.url if hasattr(failure, "request") else "<unknown>"
         reason = failure_reason(failure)
         self.fail_page(url, reason, f"{reason}: {failure.getErrorMessage()}"[:500])

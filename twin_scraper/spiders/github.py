@@ -19,7 +19,6 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
-from urllib.parse import urlsplit
 
 import scrapy
 from scrapy import signals
@@ -44,6 +43,7 @@ from twin_scraper.gitrepo import (
     shallow_clone,
 )
 from twin_scraper.items import Document
+from twin_scraper.netguard import NetworkPolicy, TargetRefused, pinned_resolution
 from twin_scraper.params import GitHubParams
 from twin_scraper.resources import CrawlResources
 from twin_scraper.seeds import SeedLink
@@ -62,17 +62,20 @@ def snapshot(
     ignore: list[str],
     max_file: int,
     max_total: int,
+    policy: NetworkPolicy,
 ) -> tuple[str, RepoFiles]:
-    """Worker thread: clone, read the head commit's text files, remove the clone."""
-    with shallow_clone(url, branch, timeout, max_clone) as repo:
+    """Worker thread: clone (from an address the network guard allows), read the head
+    commit's text files, remove the clone."""
+    pin = pinned_resolution(url, policy)
+    with shallow_clone(url, branch, timeout, max_clone, pin) as repo:
         entries = list_tree(repo, timeout)
         files = select_files(entries, partial(read_blob, repo), ignore, max_file, max_total)
         return head_commit(repo), files
 
 
-def _origin(url: str) -> tuple[str, str]:
-    parts = urlsplit(url)
-    return parts.scheme.lower(), parts.netloc.lower()
+def guarded_remote_head(url: str, branch: str, timeout: float, policy: NetworkPolicy) -> str | None:
+    """Worker thread: `git ls-remote`, pinned to an address the network guard allows."""
+    return remote_head(url, branch, timeout, pinned_resolution(url, policy))
 
 
 class GitHubRoutes:
@@ -217,9 +220,13 @@ class GitHubRoutes:
                 settings.getlist("GITHUB_IGNORE"),
                 settings.getint("GITHUB_MAX_FILE_BYTES"),
                 settings.getint("GITHUB_MAX_REPO_TEXT_BYTES"),
+                NetworkPolicy.from_settings(settings),
             )
         except CloneError as exc:
             self.fail_page(repo["html_url"], "clone failed", str(exc))
+            return
+        except TargetRefused as refused:
+            self.fail_page(repo["html_url"], refused.reason, str(refused))
             return
         self.crawler.stats.inc_value("twin/github/cloned")
         self.crawler.stats.inc_value("twin/github/files", len(tree.files))
@@ -256,10 +263,17 @@ class GitHubRoutes:
         timeout = self.settings.getfloat("GITHUB_CLONE_TIMEOUT")
         try:
             head = await self._github_thread(
-                remote_head, self._clone_url(full_name), repo["default_branch"], timeout
+                guarded_remote_head,
+                self._clone_url(full_name),
+                repo["default_branch"],
+                timeout,
+                NetworkPolicy.from_settings(self.settings),
             )
         except CloneError as exc:
             self.fail_page(url, "git ls-remote failed", str(exc))
+            return None
+        except TargetRefused as refused:
+            self.fail_page(url, refused.reason, str(refused))
             return None
         if head is None:
             self.skip_page(url, "empty repository")
@@ -307,10 +321,9 @@ class GitHubRoutes:
     def _github_api(self, path_or_url: str, callback: Any, **meta: Any) -> scrapy.Request:
         base = self.settings.get("GITHUB_API_URL").rstrip("/")
         url = path_or_url if "://" in path_or_url else base + path_or_url
+        # GITHUB_TOKEN is attached when the request is sent (GitHubAuthMiddleware), never
+        # here: a request waits in the scheduler and may be pickled into a job directory.
         headers = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
-        token = self.settings.get("GITHUB_TOKEN")
-        if token and _origin(url) == _origin(base):  # a Link elsewhere never gets it
-            headers["Authorization"] = f"Bearer {token}"
         return scrapy.Request(
             url,
             callback=callback,

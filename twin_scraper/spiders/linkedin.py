@@ -49,6 +49,7 @@ from twin_scraper.extract.linkedin import (
     wall_reason,
 )
 from twin_scraper.items import Document
+from twin_scraper.netguard import TargetRefused
 from twin_scraper.params import Author
 from twin_scraper.seeds import LinkKind, SeedLink
 from twin_scraper.spiders.base import ERROR_STATUSES, TwinSpider, failure_reason
@@ -354,6 +355,8 @@ class LinkedInRoutes(BrowserSpider):
         yield Document.model_construct(**fields)
 
     def linkedin_errback(self, failure: Failure) -> None:
+        if failure.check(TargetRefused):
+            return  # the network guard reported it
         url = failure.request.url if hasattr(failure, "request") else "<unknown>"
         reason = failure_reason(failure)
         # Playwright's messages are kept short: they never hold the session, only the URL.

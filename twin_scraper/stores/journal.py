@@ -13,6 +13,7 @@ replay in another process never deletes a file under a writer.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from collections.abc import Iterator
@@ -24,6 +25,7 @@ from typing import Any
 from bson import json_util
 from bson.json_util import JSONMode, JSONOptions
 
+from twin_scraper.atomic import fsync_dir
 from twin_scraper.stores.filelock import locked
 from twin_scraper.stores.mongo import MongoStore
 
@@ -73,14 +75,22 @@ class Journal:
         )
         self.directory.mkdir(parents=True, exist_ok=True)
         with locked(self._lock), open(path, "a+b") as handle:
-            if handle.tell():  # a line cut short by a crash must not swallow the next one
+            size = handle.tell()
+            if size:  # a line cut short by a crash must not swallow the next one
                 handle.seek(-1, os.SEEK_END)
                 if handle.read(1) != b"\n":
                     lines = "\n" + lines
-            handle.write(lines.encode("utf-8"))
-            handle.flush()
-            os.fsync(handle.fileno())
-        _fsync_dir(self.directory)
+            try:
+                handle.write(lines.encode("utf-8"))
+                handle.flush()
+                os.fsync(handle.fileno())
+            except OSError:  # a full disk: the entries are not journaled, not half of them
+                with contextlib.suppress(OSError):
+                    handle.truncate(size)
+                    if not size:
+                        path.unlink()
+                raise
+        fsync_dir(self.directory)
 
     def files(self) -> list[Path]:
         if not self.directory.is_dir():
@@ -179,12 +189,3 @@ def _read(path: Path) -> Iterator[Entry | None]:
                 yield value["doc"], value["raw"], value.get("files")
             except (ValueError, KeyError, TypeError):
                 yield None
-
-
-def _fsync_dir(directory: Path) -> None:
-    """Make the file's name durable too, not only its content."""
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -62,6 +62,39 @@ def redact_uri(uri: str) -> str:
         return "<unparseable URI>"
 
 
+class StoreFull(StoreUnavailable):
+    """MongoDB answers, but has no disk space left."""
+
+
+class StoreDamaged(StoreUnavailable):
+    """MongoDB answers, but the database's files are damaged (the embedded server's SQLite
+    file is corrupt)."""
+
+
+_DAMAGED = re.compile(r"file is not a database|malformed|corrupt", re.IGNORECASE)
+
+
+def refusal(where: str, database: str, exc: PyMongoError) -> StoreUnavailable:
+    """Why a MongoDB that answers cannot serve `database`, as the error to raise."""
+    from twin_scraper.stores.diskspace import is_disk_full
+
+    details = getattr(exc, "details", None) or {}
+    message = str(details.get("errmsg") or str(exc).split(", full error")[0])
+    if is_disk_full(exc):
+        return StoreFull(
+            f"MongoDB at {where} has no disk space left ({message}): free some space, then "
+            "run again"
+        )
+    if _DAMAGED.search(message):
+        return StoreDamaged(
+            f"MongoDB at {where} answers, but its database {database!r} is damaged ({message})"
+        )
+    return StoreUnavailable(
+        f"MongoDB at {where} answers but refused to set up database {database!r}: "
+        f"{type(exc).__name__}: {message}"
+    )
+
+
 @dataclass(frozen=True)
 class KnownDocument:
     id: str
@@ -85,13 +118,17 @@ class MongoStore:
         self.db = self.client[database]
         try:
             self.client.admin.command("ping")
-            self._ensure_indexes()
         except PyMongoError as exc:
             self.client.close()
             raise StoreUnavailable(
                 f"MongoDB is unreachable at {self.where}: {type(exc).__name__}. Start it, "
                 "or unset MONGODB_URI to use the embedded server."
             ) from None
+        try:
+            self._ensure_indexes()
+        except PyMongoError as exc:  # it answers, but cannot use the database
+            self.client.close()
+            raise refusal(self.where, database, exc) from None
 
     def close(self) -> None:
         self.client.close()
@@ -151,13 +188,16 @@ class MongoStore:
         docs: list[dict[str, Any]],
         raw: list[dict[str, Any]],
         files: dict[str, list[dict[str, Any]]] | None = None,
-    ) -> None:
+    ) -> dict[str, str]:
         """Write a batch: raw pages first, then repository files (`files`: doc id -> its
         complete file list), then documents by category (insert when new, replace when
         changed), then drop the raw versions they supersede. A failure at any step leaves
         every stored document with the raw HTML it came from; a repository whose
         document was not written keeps its old head commit, so the next crawl clones it
-        again and completes its files."""
+        again and completes its files.
+
+        Returns what each document was when written: `new`, `updated`, or `unchanged`
+        (stored with this very content meanwhile, by another crawl: not written again)."""
         if raw:
             self._insert_raw(raw)
         for doc_id, records in (files or {}).items():
@@ -166,8 +206,9 @@ class MongoStore:
         by_category: dict[str, list[dict[str, Any]]] = {}
         for doc in docs:
             by_category.setdefault(doc["category"], []).append(doc | {"stored_at": now})
+        outcomes: dict[str, str] = {}
         for category, batch in by_category.items():
-            self._upsert(self.db[category], batch)
+            outcomes |= self._upsert(self.db[category], batch)
         if raw:
             self.db.raw_pages.delete_many(
                 {
@@ -175,29 +216,50 @@ class MongoStore:
                     "_id": {"$nin": [r["_id"] for r in raw]},
                 }
             )
+        return outcomes
 
-    def _upsert(self, collection: Any, batch: list[dict[str, Any]]) -> None:
-        """Inserts for new documents, replaces for known ones: on nx-27017 inserts are
-        several times faster than upserts. Ids are deterministic, so a document another
-        process inserted meanwhile is replaced instead of failing."""
-        existing = {
-            d["_id"]
-            for d in collection.find({"_id": {"$in": [doc["_id"] for doc in batch]}}, {"_id": 1})
-        }
+    def _upsert(self, collection: Any, batch: list[dict[str, Any]]) -> dict[str, str]:
+        """Inserts for new documents, replaces for changed ones, nothing for those stored
+        with the same content: on nx-27017 inserts are several times faster than upserts.
+        Ids are deterministic, so a document another process inserted meanwhile is found
+        (then replaced, or left when it is the same) instead of failing."""
+        stored = self._hashes(collection, [doc["_id"] for doc in batch])
+        outcomes: dict[str, str] = {}
+        written: list[dict[str, Any]] = []
+        for doc in batch:
+            outcomes[doc["_id"]] = _change(stored, doc)
+            if outcomes[doc["_id"]] != "unchanged":
+                written.append(doc)
         requests: list[Any] = [
-            ReplaceOne({"_id": doc["_id"]}, doc) if doc["_id"] in existing else InsertOne(doc)
-            for doc in batch
+            InsertOne(doc)
+            if outcomes[doc["_id"]] == "new"
+            else ReplaceOne({"_id": doc["_id"]}, doc)
+            for doc in written
         ]
+        if not requests:
+            return outcomes
         try:
             collection.bulk_write(requests, ordered=False)
         except BulkWriteError as exc:
-            conflicts = {e["index"] for e in exc.details["writeErrors"] if e.get("code") == 11000}
+            conflicts = [
+                written[e["index"]] for e in exc.details["writeErrors"] if e.get("code") == 11000
+            ]
             if len(conflicts) != len(exc.details["writeErrors"]):
                 raise
-            collection.bulk_write(
-                [ReplaceOne({"_id": batch[i]["_id"]}, batch[i]) for i in sorted(conflicts)],
-                ordered=False,
-            )
+            meanwhile = self._hashes(collection, [doc["_id"] for doc in conflicts])
+            replaces = []
+            for doc in conflicts:
+                outcomes[doc["_id"]] = _change(meanwhile, doc)
+                if outcomes[doc["_id"]] == "updated":
+                    replaces.append(ReplaceOne({"_id": doc["_id"]}, doc))
+            if replaces:
+                collection.bulk_write(replaces, ordered=False)
+        return outcomes
+
+    @staticmethod
+    def _hashes(collection: Any, ids: list[str]) -> dict[str, str | None]:
+        found = collection.find({"_id": {"$in": ids}}, {"content_hash": 1})
+        return {d["_id"]: d.get("content_hash") for d in found}
 
     def _insert_raw(self, raw: list[dict[str, Any]]) -> None:
         """Raw pages are only ever inserted (nx-27017 cannot replace a document holding
@@ -293,6 +355,11 @@ class MongoStore:
         for category in CATEGORIES:
             yield from self.db[category].find(query).sort("_id", 1)
 
+    def count_embedded(self, model: str) -> int:
+        """Documents recorded as embedded with `model`."""
+        query = {"embed.status": EMBED_DONE, "embed.model": model}
+        return sum(self.db[c].count_documents(query) for c in CATEGORIES)
+
     def count_to_embed(self, model: str) -> int:
         return sum(self.db[c].count_documents(_to_embed(model)) for c in CATEGORIES)
 
@@ -325,6 +392,13 @@ class MongoStore:
 
     def run(self, run_id: str) -> dict[str, Any] | None:
         return self.db.crawl_runs.find_one({"_id": run_id})
+
+
+def _change(stored: dict[str, str | None], doc: dict[str, Any]) -> str:
+    if doc["_id"] not in stored:
+        return "new"
+    same = doc.get("content_hash") is not None and stored[doc["_id"]] == doc["content_hash"]
+    return "unchanged" if same else "updated"
 
 
 def _to_embed(model: str) -> dict[str, Any]:
