@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from twin_scraper import cli
 from twin_scraper.atomic import atomic_write
 from twin_scraper.config import StoreConfig, project_settings
+from twin_scraper.services.workspace import Workspace
 from twin_scraper.stores.embedded_mongo import stop_server
 from twin_scraper.stores.mongo import MongoStore
 
@@ -45,7 +46,8 @@ def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[StoreCon
     mongo = config.open_mongo()
     mongo.write_documents([record(n) for n in range(DOCUMENTS)], [])
     mongo.close()
-    monkeypatch.setattr(cli, "_config", lambda data_dir=None: config)
+    workspace = Workspace.at(config.data_dir, MONGO_TIMEOUT_MS=1000)
+    monkeypatch.setattr(cli, "workspace", lambda data_dir=None: workspace)
     yield config
     stop_server(config.data_dir)
 
