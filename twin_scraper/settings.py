@@ -90,9 +90,7 @@ ITEM_PIPELINES = {
     "twin_scraper.pipelines.mongo.MongoPipeline": 400,
     "twin_scraper.pipelines.embed.EmbedPipeline": 500,
 }
-# `twin map`: next to the engine, it takes post requests out (TWIN_MAP_ONLY only).
-SPIDER_MIDDLEWARES = {"twin_scraper.mapping.MapOnlyMiddleware": 50}
-TWIN_MAP_ONLY = False
+TWIN_MAP_ONLY = False  # `twin map`: see SPIDER_MIDDLEWARES
 EXTENSIONS = {
     "twin_scraper.report.CrawlReportExtension": 500,
     "twin_scraper.jobdir.FinishedJobDirCleanup": 600,
@@ -135,6 +133,8 @@ DOWNLOADER_MIDDLEWARES = {
 # A link longer than URLLENGTH_LIMIT (2,083 characters, as Scrapy) is reported, not
 # dropped silently.
 SPIDER_MIDDLEWARES = {
+    # `twin map`: next to the engine, it takes post requests out (TWIN_MAP_ONLY only).
+    "twin_scraper.mapping.MapOnlyMiddleware": 50,
     "scrapy.spidermiddlewares.urllength.UrlLengthMiddleware": None,
     "twin_scraper.middlewares.ReportedUrlLengthMiddleware": 800,
 }
