@@ -12,10 +12,13 @@ twin mongo status|stop         the embedded MongoDB server
 twin scrapyd                   run Scrapyd for this project (credentials required)
 twin schedule SEEDFILE...      schedule seed files as jobs on a Scrapyd server
 twin journal status|replay     documents kept on disk during a MongoDB outage
+twin serve                     the corpus dashboard in the browser; runs the syncs
+twin sync add|list|run|remove  crawls that run by themselves on a period
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -65,7 +68,12 @@ journal_app = typer.Typer(
 )
 app.add_typer(model_app, name="model")
 app.add_typer(mongo_app, name="mongo")
+sync_app = typer.Typer(
+    help="Crawls that run by themselves on a period (while `twin serve` runs).",
+    no_args_is_help=True,
+)
 app.add_typer(journal_app, name="journal")
+app.add_typer(sync_app, name="sync")
 
 console = make_console()
 err = make_console(stderr=True)
@@ -638,6 +646,151 @@ def journal_replay() -> None:
     finally:
         mongo.close()
     console.print("Run `twin embed` to embed them.")
+
+
+@app.command()
+def serve(
+    host: Annotated[
+        str | None, typer.Option(help="Address to bind (default 127.0.0.1; others need a token).")
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default 8700).")] = None,
+    demo: Annotated[
+        bool,
+        typer.Option(
+            help="Show `twin demo`'s corpus, serve its sample blog again and sync it every "
+            "5 minutes."
+        ),
+    ] = False,
+) -> None:
+    """The corpus dashboard in the browser: corpus, crawl health, search, syncs (which it
+    runs). Binding anything but 127.0.0.1 needs TWIN_SERVE_TOKEN."""
+    from twin_scraper.web.server import DemoSite, ServeError
+    from twin_scraper.web.server import serve as run_server
+
+    settings = project_settings(
+        {"TWIN_DATA_DIR": str(_config().data_dir / "demo")} if demo else None
+    )
+    try:
+        run_server(
+            settings,
+            host or settings.get("SERVE_HOST"),
+            port or settings.getint("SERVE_PORT"),
+            DemoSite(DEMO_PORT, DEMO_AUTHOR) if demo else None,
+        )
+    except ServeError as exc:
+        raise _fail(str(exc)) from None
+
+
+@contextlib.contextmanager
+def _sync_store() -> Iterator[Any]:
+    """The stored syncs (`SyncStore`), imported here: most commands never need them."""
+    from twin_scraper.syncs import SyncStore
+
+    mongo = _open_mongo(_config())
+    try:
+        yield SyncStore(mongo)
+    finally:
+        mongo.close()
+
+
+@sync_app.command("add")
+def sync_add(
+    name: Annotated[str, typer.Argument(help="A short name: lowercase letters, digits, - or _.")],
+    source: Annotated[
+        str, typer.Argument(help="A seed file, or one URL (a blog, a Medium user, ...).")
+    ],
+    every: Annotated[
+        str, typer.Option("--every", help='When: "every day at 06:00", "every 6 hours", cron.')
+    ],
+    author: Annotated[str | None, typer.Option(help="The author of a single URL.")] = None,
+    runner: Annotated[
+        str | None, typer.Option(help="local or scrapyd (default: TWIN_SYNC_RUNNER, local).")
+    ] = None,
+) -> None:
+    """Register a sync; `twin serve` runs it on its period (and picks it up within seconds)."""
+    from twin_scraper.syncs import SyncError, local_timezone, new_sync
+
+    settings = project_settings()
+    with _sync_store() as store:
+        try:
+            sync = new_sync(
+                name,
+                source,
+                every,
+                local_timezone(settings),
+                author,
+                runner or settings.get("SYNC_RUNNER"),
+            )
+            store.add(sync)
+        except SyncError as exc:
+            raise _fail(str(exc)) from None
+        console.print(f"Sync {sync.name} added: {sync.source}, {sync.period}, runs {sync.runner}.")
+
+
+@sync_app.command("list")
+def sync_list() -> None:
+    """The syncs, their next run and their last crawl."""
+    from twin_scraper.syncs import local_timezone, render_syncs
+
+    with _sync_store() as store:
+        render_syncs(store, console, local_timezone(project_settings()))
+
+
+@sync_app.command("run")
+def sync_run(name: Annotated[str, typer.Argument(help="The sync to run now.")]) -> None:
+    """Run a sync now, in the foreground (its crawl's log is echoed), whatever its period."""
+    from twin_scraper.syncs import SyncError, SyncRunner
+
+    settings = project_settings()
+    with _sync_store() as store:
+        try:
+            last = SyncRunner(store, _config(), settings).run(name, echo=sys.stderr)
+        except SyncError as exc:
+            raise _fail(str(exc)) from None
+        if last.get("error"):
+            raise _fail(f"sync {name}: {last['error']}")
+        if last.get("job"):
+            console.print(f"Sync {name}: Scrapyd job {last['job']} scheduled on {last['scrapyd']}.")
+        else:
+            console.print(
+                f"Sync {name}: {last.get('finish_reason') or 'exit ' + str(last['exit_code'])} "
+                f"(log: {last['log']})."
+            )
+            if last.get("finish_reason") != "finished":
+                raise typer.Exit(code=1)
+
+
+@sync_app.command("remove")
+def sync_remove(name: Annotated[str, typer.Argument(help="The sync to remove.")]) -> None:
+    """Remove a sync (its past crawl reports stay)."""
+    with _sync_store() as store:
+        if not store.remove(name):
+            raise _fail(f"no sync named {name!r} (see `twin sync list`)")
+        console.print(f"Sync {name} removed.")
+
+
+@sync_app.command("pause")
+def sync_pause(name: Annotated[str, typer.Argument(help="The sync to pause.")]) -> None:
+    """Stop running a sync on its period (until `twin sync resume`)."""
+    _set_paused(name, True)
+
+
+@sync_app.command("resume")
+def sync_resume(name: Annotated[str, typer.Argument(help="The sync to resume.")]) -> None:
+    """Run a paused sync on its period again."""
+    _set_paused(name, False)
+
+
+def _set_paused(name: str, paused: bool) -> None:
+    from twin_scraper.syncs import SyncError
+
+    with _sync_store() as store:
+        try:
+            store.require(name)
+        except SyncError as exc:
+            raise _fail(str(exc)) from None
+        store.update(name, paused=paused)
+        console.print(f"Sync {name} {'paused' if paused else 'resumed'}.")
 
 
 if __name__ == "__main__":

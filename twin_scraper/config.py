@@ -14,7 +14,7 @@ from scrapy.settings import BaseSettings, Settings
 
 from twin_scraper.indexer import Indexer
 from twin_scraper.stores.embedded_mongo import EmbeddedMongoError, ensure_server
-from twin_scraper.stores.embedder import ensure_model, load_embedder
+from twin_scraper.stores.embedder import Embedder, ensure_model, load_embedder
 from twin_scraper.stores.mongo import MongoStore, StoreUnavailable
 from twin_scraper.stores.qdrant import QdrantStore, StoreBusy
 
@@ -77,6 +77,11 @@ class StoreConfig:
             chunk_overlap=settings.getint("EMBED_CHUNK_OVERLAP"),
         )
 
+    def load_embedder(self) -> Embedder:
+        return load_embedder(
+            ensure_model(self.model_dir, self.model_auto_fetch), self.embed_threads
+        )
+
     def open_mongo(self) -> MongoStore:
         """MongoDB at MONGO_URI, or the embedded server for the data directory."""
         uri = self.mongo_uri
@@ -87,13 +92,13 @@ class StoreConfig:
                 raise StoreUnavailable(str(exc)) from None
         return MongoStore(uri, self.mongo_database, self.mongo_timeout_ms)
 
-    def open_indexer(self, wait: float = 0.0) -> Indexer:
-        """The model (assembled on first use if allowed) and Qdrant, ready to embed.
-        Local Qdrant held by another process is tried again for up to `wait` seconds.
-        Raises ModelMissing or StoreUnavailable (StoreBusy when still held) with the cause."""
-        embedder = load_embedder(
-            ensure_model(self.model_dir, self.model_auto_fetch), self.embed_threads
-        )
+    def open_indexer(self, wait: float = 0.0, embedder: Embedder | None = None) -> Indexer:
+        """The model (assembled on first use if allowed; or `embedder`, loaded already) and
+        Qdrant, ready to embed. Local Qdrant held by another process is tried again for up
+        to `wait` seconds. Raises ModelMissing or StoreUnavailable (StoreBusy when still
+        held) with the cause."""
+        if embedder is None:
+            embedder = self.load_embedder()
         deadline = time.monotonic() + wait
         while True:
             try:

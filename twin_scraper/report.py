@@ -263,6 +263,8 @@ class CrawlReportExtension:
         }
         if getattr(spider, "_job", None):  # Scrapyd's job id, to find the job's log
             run["scrapyd_job"] = spider._job
+        if self.crawler.settings.get("TWIN_SYNC_ID"):  # started by a sync (`twin sync`)
+            run["sync_id"] = self.crawler.settings.get("TWIN_SYNC_ID")
         stats.set_value("twin/report/run_id", self.run_id)
         resources = CrawlResources.of(self.crawler)
         if resources.mongo_error is not None and not self.report.domains:

@@ -1,0 +1,131 @@
+"""`twin serve`: the dashboard on uvicorn, on 127.0.0.1 unless a token guards it."""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import uvicorn
+from scrapy.settings import BaseSettings
+
+from twin_scraper.config import StoreConfig
+from twin_scraper.stores.mongo import StoreUnavailable
+from twin_scraper.syncs import SyncError, SyncStore, local_timezone, new_sync
+from twin_scraper.web.app import LOOPBACK_HOSTS, create_app
+
+logger = logging.getLogger(__name__)
+
+DEMO_SYNC = "demo-blog"
+DEMO_PERIOD = "every 5 minutes"
+DEMO_ALLOW_PRIVATE = "127.0.0.1/32"
+
+
+class ServeError(RuntimeError):
+    """The dashboard cannot start; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class DemoSite:
+    """`twin serve --demo`: serve the sample blog again (where `twin demo` crawled it), so
+    the demo corpus's sync has a site to crawl."""
+
+    port: int
+    author: str
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_bind(host: str, token: str) -> None:
+    """Anything but the loopback address needs a token: the dashboard runs crawls."""
+    if not is_loopback(host) and not token:
+        raise ServeError(
+            f"binding {host} makes the dashboard (which starts crawls) reachable from other "
+            "machines: set TWIN_SERVE_TOKEN first, for example export TWIN_SERVE_TOKEN="
+            "\"$(python3 -c 'import secrets; print(secrets.token_urlsafe(24))')\", and put TLS "
+            "in front (the token travels in plain HTTP)"
+        )
+
+
+def allowed_hosts(host: str, token: str) -> list[str]:
+    """Host headers answered: loopback names when bound there without a token (a site
+    elsewhere whose name resolves to 127.0.0.1 gets nothing), any once a token guards it."""
+    if token:
+        return ["*"]
+    return sorted({*LOOPBACK_HOSTS, host})
+
+
+def serve(settings: BaseSettings, host: str, port: int, demo: DemoSite | None = None) -> None:
+    """Run the dashboard (and the syncs) until interrupted."""
+    token = settings.get("SERVE_TOKEN") or ""
+    check_bind(host, token)
+    config = StoreConfig.from_settings(settings)
+    try:  # a clear message now rather than a traceback from the server's start-up
+        config.open_mongo().close()
+    except StoreUnavailable as exc:
+        raise ServeError(str(exc)) from None
+    child_env: dict[str, str] = {}
+    with contextlib.ExitStack() as stack:
+        if demo is not None:
+            stack.enter_context(_demo_site(settings, config, demo))
+            # The demo's crawls fetch the sample blog on 127.0.0.1, and nothing else private.
+            child_env["TWIN_ALLOW_PRIVATE"] = DEMO_ALLOW_PRIVATE
+        app = create_app(
+            settings, token=token, allowed_hosts=allowed_hosts(host, token), child_env=child_env
+        )
+        where = f"[{host}]" if ":" in host else host
+        print(f"Dashboard for {config.data_dir} at http://{where}:{port}/ (Ctrl-C stops it)")
+        server = uvicorn.Server(
+            uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
+        )
+        server.run()
+        if not server.started:
+            raise ServeError(f"the dashboard could not listen on {where}:{port}; see above")
+
+
+@contextlib.contextmanager
+def _demo_site(settings: BaseSettings, config: StoreConfig, demo: DemoSite) -> Iterator[None]:
+    from twin_scraper.demo.server import SiteServer
+
+    try:
+        site = SiteServer(port=demo.port).start()
+    except OSError:
+        site = SiteServer().start()
+        print(
+            f"Port {demo.port} is busy: the sample blog is served at {site.base}/ instead "
+            "(its pages are new documents to the demo corpus)"
+        )
+    try:
+        _add_demo_sync(settings, config, site.url("/"), demo.author)
+        print(f"Serving the sample blog at {site.base}/ (sync {DEMO_SYNC}: {DEMO_PERIOD})")
+        yield
+    finally:
+        site.stop()
+
+
+def _add_demo_sync(settings: BaseSettings, config: StoreConfig, url: str, author: str) -> None:
+    try:
+        mongo = config.open_mongo()
+    except StoreUnavailable as exc:
+        raise ServeError(str(exc)) from None
+    try:
+        store = SyncStore(mongo)
+        existing = store.get(DEMO_SYNC)
+        if existing is not None:
+            if existing.url != url:
+                store.update(DEMO_SYNC, url=url)
+            return
+        store.add(new_sync(DEMO_SYNC, url, DEMO_PERIOD, local_timezone(settings), author))
+    except SyncError as exc:
+        raise ServeError(str(exc)) from None
+    finally:
+        mongo.close()
