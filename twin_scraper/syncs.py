@@ -542,7 +542,11 @@ class SyncScheduler:
             timezone=timezone,
         )
         self._known: dict[str, tuple[Any, ...]] = {}
+        self._queued: set[str] = set()
         self._lock = threading.Lock()
+        self._closing = False
+        self._active = 0
+        self._idle = threading.Condition()
 
     def start(self) -> None:
         self.scheduler.start()
@@ -552,40 +556,65 @@ class SyncScheduler:
         )
 
     def shutdown(self) -> None:
+        """Stop the crawls under way (gracefully), wait for their runs to be recorded, then
+        stop APScheduler. Its own shutdown waits for running jobs while holding the lock
+        every job call needs, so our jobs are finished first and none starts again."""
+        self._closing = True
         self.scheduler.pause()
         self.runner.stop_all()
-        self.scheduler.shutdown(wait=True)
+        with self._idle:
+            self._idle.wait_for(lambda: self._active == 0, timeout=STOP_GRACE_SECONDS + 30)
+        self.scheduler.shutdown(wait=False)
+
+    @contextlib.contextmanager
+    def _busy(self) -> Iterator[bool]:
+        """Counts work under way; yields False once shutting down (then do nothing)."""
+        with self._idle:
+            if self._closing:
+                yield False
+                return
+            self._active += 1
+        try:
+            yield True
+        finally:
+            with self._idle:
+                self._active -= 1
+                self._idle.notify_all()
 
     def reconcile(self, startup: bool = False) -> None:
         """Make the scheduler's jobs the stored syncs, and store each one's next run."""
-        with self._lock:
-            now = datetime.now(self.timezone)
-            syncs = {s.name: s for s in self.store.all()}
-            for name in list(self._known):
-                if name not in syncs:
-                    self._remove_job(name)
-            for name, sync in syncs.items():
-                key = (sync.period, sync.paused, sync.runner, sync.seed_file, sync.url)
-                if sync.paused:
-                    self._remove_job(name)
-                    self._known[name] = key
-                elif self._known.get(name) != key or self.scheduler.get_job(name) is None:
-                    missed = startup and sync.next_run_at is not None and sync.next_run_at < now
-                    options = {"next_run_time": now} if missed else {}
-                    self.scheduler.add_job(
-                        self._run,
-                        parse_period(sync.period, self.timezone),
-                        args=[name],
-                        id=name,
-                        executor="syncs",
-                        replace_existing=True,
-                        **options,
-                    )
-                    self._known[name] = key
-                job = self.scheduler.get_job(name)
-                next_run = job.next_run_time if job else None
-                if not _same_time(next_run, sync.next_run_at):
-                    self.store.set_next_run(name, next_run)
+        with self._busy() as working, self._lock:
+            if working:
+                self._reconcile(startup)
+
+    def _reconcile(self, startup: bool) -> None:
+        now = datetime.now(self.timezone)
+        syncs = {s.name: s for s in self.store.all()}
+        for name in list(self._known):
+            if name not in syncs:
+                self._remove_job(name)
+        for name, sync in syncs.items():
+            key = (sync.period, sync.paused, sync.runner, sync.seed_file, sync.url)
+            if sync.paused:
+                self._remove_job(name)
+                self._known[name] = key
+            elif self._known.get(name) != key or self.scheduler.get_job(name) is None:
+                missed = startup and sync.next_run_at is not None and sync.next_run_at < now
+                options = {"next_run_time": now} if missed else {}
+                self.scheduler.add_job(
+                    self._run,
+                    parse_period(sync.period, self.timezone),
+                    args=[name],
+                    id=name,
+                    executor="syncs",
+                    replace_existing=True,
+                    **options,
+                )
+                self._known[name] = key
+            job = self.scheduler.get_job(name)
+            next_run = job.next_run_time if job else None
+            if not _same_time(next_run, sync.next_run_at):
+                self.store.set_next_run(name, next_run)
 
     def _remove_job(self, name: str) -> None:
         self._known.pop(name, None)
@@ -595,6 +624,7 @@ class SyncScheduler:
     def run_now(self, name: str) -> None:
         """Queue a run of the sync (paused or not) behind any run under way."""
         self.store.require(name)
+        self._queued.add(name)
         self.scheduler.add_job(
             self._run,
             "date",
@@ -606,26 +636,28 @@ class SyncScheduler:
         )
 
     def queued(self) -> set[str]:
-        return {
-            job.id.removeprefix("now:")
-            for job in self.scheduler.get_jobs()
-            if job.id.startswith("now:")
-        }
+        """Syncs asked to run now that have not started yet."""
+        return set(self._queued)
 
     def _run(self, name: str, asked: bool = False) -> None:
-        sync = self.store.get(name)
-        if sync is None or (sync.paused and not asked) or self.runner.stopping:
-            return
-        try:
-            last = self.runner.run(name)
-        except SyncError as exc:  # running already (from `twin sync run`): next time then
-            logger.warning("%s", exc)
-            return
-        except Exception:
-            logger.exception("Sync %s failed", name)
-            return
-        if last.get("error"):
-            logger.warning("Sync %s: %s", name, last["error"])
+        if asked:
+            self._queued.discard(name)
+        with self._busy() as working:
+            if not working:
+                return
+            sync = self.store.get(name)
+            if sync is None or (sync.paused and not asked):
+                return
+            try:
+                last = self.runner.run(name)
+            except SyncError as exc:  # running already (from `twin sync run`): next time then
+                logger.warning("%s", exc)
+                return
+            except Exception:
+                logger.exception("Sync %s failed", name)
+                return
+            if last.get("error"):
+                logger.warning("Sync %s: %s", name, last["error"])
         self.reconcile()
 
 

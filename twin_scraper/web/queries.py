@@ -33,8 +33,7 @@ SUMMARY_FIELDS = {
     "stored_at": 1,
     "truncated": 1,
     "embed": 1,
-    "extra.member_only": 1,
-    "extra.audience": 1,
+    "extra": 1,  # (nx-27017 ignores dotted projections such as `extra.audience`)
 }
 
 
