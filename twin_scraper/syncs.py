@@ -177,6 +177,7 @@ class Sync:
     def from_record(cls, record: dict[str, Any]) -> Sync:
         fields = {k: v for k, v in record.items() if k in cls.__dataclass_fields__}
         fields["next_run_at"] = (record.get("next_run") or {}).get("at")
+        fields["paused"] = bool(record.get("paused"))  # nx-27017 gives a `$set` True back as 1
         return cls(name=record["_id"], **fields)
 
 
