@@ -479,3 +479,40 @@ async def test_crawl_that_found_qdrant_held_embeds_once_it_is_free(
         assert indexer.qdrant.count() == sum(d["embed"]["chunks"] for d in docs)
     finally:
         indexer.qdrant.close()
+
+
+def test_a_sync_runs_as_a_scrapyd_job(scrapyd: Scrapyd, site: SiteServer) -> None:
+    """A sync whose runner is Scrapyd schedules a `seeds` job with its links; the job's
+    crawl report (in the server's stores) names the sync, as a local run's does."""
+    from zoneinfo import ZoneInfo
+
+    from twin_scraper.syncs import SyncRunner, SyncStore, new_sync
+
+    config = stores(scrapyd)
+    settings = project_settings(
+        {
+            "SCRAPYD_URL": scrapyd.url,
+            "SCRAPYD_USERNAME": USER,
+            "SCRAPYD_PASSWORD": scrapyd.password,
+        }
+    )
+    mongo = config.open_mongo()
+    try:
+        store = SyncStore(mongo)
+        url = site.url("/articles/plain-essay/")
+        store.add(new_sync("essay", url, "daily", ZoneInfo("UTC"), "Priya Raman", "scrapyd"))
+        last = SyncRunner(store, config, settings).run("essay")
+        assert "error" not in last, last
+        scrapyd.wait(last["job"])
+        assert_clean(scrapyd.log(last["job"]))
+        run = store.last_crawl_run("essay")
+        assert run is not None and run["scrapyd_job"] == last["job"]
+        assert run["finish_reason"] == "finished" and run["arguments"]["yaml"] == "(inline)"
+        assert store.require("essay").last_run["job"] == last["job"]
+
+        wrong = project_settings(settings.copy_to_dict() | {"SCRAPYD_PASSWORD": "guess"})
+        failed = SyncRunner(store, config, wrong).run("essay")
+        assert "refused the credentials" in failed["error"]
+        assert store.require("essay").last_run["error"] == failed["error"]
+    finally:
+        mongo.close()
