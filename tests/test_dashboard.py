@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -27,6 +28,7 @@ from PIL import Image, ImageStat
 from tests.test_cli import REPO, environment, run
 from twin_scraper.cli import DEMO_AUTHOR, DEMO_QUERY
 from twin_scraper.demo.server import SiteServer
+from twin_scraper.stores.embedded_mongo import stop_server
 from twin_scraper.stores.embedder import MODEL_NAME
 from twin_scraper.stores.mongo import MongoStore
 from twin_scraper.syncs import SyncStore
@@ -411,3 +413,65 @@ def test_other_sites_cannot_drive_the_dashboard(
         # The same post from the dashboard's own pages goes through (to a missing sync).
         origin = {"Origin": base}
         assert get(f"{base}/syncs/any/run", form | origin, "POST")[0] == 404
+
+
+def test_serve_demo_after_the_readme_demo(model_dir: Path, tmp_path: Path) -> None:
+    """The README's flow: `twin demo`, then `twin serve --demo` shows that corpus and its
+    crawl run, searches it, and syncs the sample blog (served again where it was crawled)."""
+    env = {
+        **os.environ,
+        "TWIN_DATA_DIR": str(tmp_path / "data"),
+        "TWIN_MODEL_DIR": str(model_dir),
+        "TWIN_MODEL_AUTO_FETCH": "false",
+        "MONGODB_URI": "",
+        "QDRANT_URL": "",
+    }
+    for name in ("TWIN_MONGO_DATABASE", "TWIN_QDRANT_PATH", "TWIN_SERVE_TOKEN"):
+        env.pop(name, None)
+    demo = run(["twin_scraper.cli", "demo"], env)
+    assert demo.returncode == 0, demo.stderr[-3000:]
+    port = free_port()
+    log = tmp_path / "serve.log"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "twin_scraper.cli", "serve", "--demo", "--port", str(port)],
+        cwd=REPO,
+        env=env,
+        stdout=open(log, "w"),  # noqa: SIM115 (closed with the process)
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while get_or_none(f"{base}/api/stats") is None:
+            assert process.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.5)
+        stats = json.loads(get(f"{base}/api/stats")[1])
+        assert stats["documents"]["total"] == 7 and stats["pending_embeddings"] == 0
+        assert stats["last_crawl_run"]["spider"] == "article"
+        assert stats["last_crawl_run"]["finish_reason"] == "finished"
+        status, page = get(f"{base}/search?q={urllib.parse.quote(DEMO_QUERY)}")
+        assert status == 200 and SOURDOUGH.encode() in page
+        (sync,) = json.loads(get(f"{base}/api/syncs")[1])
+        assert sync["name"] == "demo-blog" and sync["period"] == "every 5 minutes"
+        assert sync["next_run_at"] and sync["state"] == "active"
+        form = {"Content-Type": "application/x-www-form-urlencoded", "Origin": base}
+        assert get(f"{base}/syncs/demo-blog/run", form, "POST")[0] == 200  # after a redirect
+        deadline = time.monotonic() + 180
+        while not (last := json.loads(get(f"{base}/api/syncs")[1])[0]["last_crawl_run"]):
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(1)
+        # The blog is served where `twin demo` crawled it: the same pages, all unchanged.
+        assert last["finish_reason"] == "finished" and last["totals"]["unchanged"] == 7
+        assert json.loads(get(f"{base}/api/stats")[1])["documents"]["total"] == 7
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=90)
+        stop_server(tmp_path / "data" / "demo")
+
+
+def get_or_none(url: str) -> bytes | None:
+    try:
+        status, body = get(url)
+    except OSError:
+        return None
+    return body if status == 200 else None

@@ -284,3 +284,37 @@ def test_sync_commands_crawl_the_demo_site(
     removed = twin(["sync", "remove", "demo"], env)
     assert removed.returncode == 0 and SyncStore(mongo).get("demo") is None
     assert twin(["sync", "remove", "demo"], env).returncode == 1
+
+
+def test_stopping_the_server_stops_a_sync_crawl_gracefully(
+    settings: dict, mongo: MongoStore, store_config: Any
+) -> None:
+    """`twin serve` stopping (the scheduler's shutdown) stops the crawl under way as Ctrl-C
+    would: its report says `shutdown`, the sync records the run and is no longer claimed."""
+    from twin_scraper.config import project_settings
+    from twin_scraper.demo.server import SITE_DIR
+    from twin_scraper.syncs import SyncRunner
+
+    with SiteServer(SITE_DIR, latency=1.0) as slow:
+        store = SyncStore(mongo)
+        store.add(new_sync("slow", slow.url("/"), "every day at 06:00", UTC_ZONE, "Ada Quill"))
+        runner = SyncRunner(
+            store, store_config, project_settings(settings), {"TWIN_ALLOW_PRIVATE": "127.0.0.1/32"}
+        )
+        scheduler = SyncScheduler(store, runner, UTC_ZONE)
+        scheduler.start()
+        try:
+            scheduler.run_now("slow")
+            deadline = datetime.now(UTC) + timedelta(seconds=120)
+            while not mongo.db.crawl_progress.find_one(
+                {"sync_id": "slow", "pages_done": {"$gte": 2}}
+            ):
+                assert datetime.now(UTC) < deadline, "the sync's crawl never got going"
+                threading.Event().wait(0.3)
+            assert runner.running() == {"slow"} and store.require("slow").claimed()
+        finally:
+            scheduler.shutdown()
+    sync = store.require("slow")
+    assert sync.last_run["finish_reason"] == "shutdown", sync.last_run
+    assert not sync.claimed() and runner.running() == set()
+    assert store.last_crawl_run("slow")["finish_reason"] == "shutdown"

@@ -5,8 +5,10 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import logging
+import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import uvicorn
 from scrapy.settings import BaseSettings
@@ -56,6 +58,20 @@ def check_bind(host: str, token: str) -> None:
         )
 
 
+def check_port(host: str, port: int) -> None:
+    """Fail before starting anything (the demo's site, its sync) when the port is taken."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host.strip("[]"), port))
+        except OSError as exc:
+            raise ServeError(
+                f"cannot listen on {host}:{port} ({exc.strerror}): is another `twin serve` "
+                "running? Give another --port"
+            ) from None
+
+
 def allowed_hosts(host: str, token: str) -> list[str]:
     """Host headers answered: loopback names when bound there without a token (a site
     elsewhere whose name resolves to 127.0.0.1 gets nothing), any once a token guards it."""
@@ -68,6 +84,7 @@ def serve(settings: BaseSettings, host: str, port: int, demo: DemoSite | None = 
     """Run the dashboard (and the syncs) until interrupted."""
     token = settings.get("SERVE_TOKEN") or ""
     check_bind(host, token)
+    check_port(host, port)
     config = StoreConfig.from_settings(settings)
     try:  # a clear message now rather than a traceback from the server's start-up
         config.open_mongo().close()
@@ -96,13 +113,14 @@ def serve(settings: BaseSettings, host: str, port: int, demo: DemoSite | None = 
 def _demo_site(settings: BaseSettings, config: StoreConfig, demo: DemoSite) -> Iterator[None]:
     from twin_scraper.demo.server import SiteServer
 
+    port = _demo_port(config) or demo.port
     try:
-        site = SiteServer(port=demo.port).start()
+        site = SiteServer(port=port).start()
     except OSError:
         site = SiteServer().start()
         print(
-            f"Port {demo.port} is busy: the sample blog is served at {site.base}/ instead "
-            "(its pages are new documents to the demo corpus)"
+            f"Port {port} is busy: the sample blog is served at {site.base}/ instead, where "
+            "its pages are new documents to the demo corpus"
         )
     try:
         _add_demo_sync(settings, config, site.url("/"), demo.author)
@@ -110,6 +128,22 @@ def _demo_site(settings: BaseSettings, config: StoreConfig, demo: DemoSite) -> I
         yield
     finally:
         site.stop()
+
+
+def _demo_port(config: StoreConfig) -> int | None:
+    """The port `twin demo` served the blog on (it takes another when 8765 is busy): the
+    stored pages' URLs carry it, and serving it elsewhere would make them new pages."""
+    try:
+        mongo = config.open_mongo()
+    except StoreUnavailable as exc:
+        raise ServeError(str(exc)) from None
+    try:
+        runs = mongo.db.crawl_runs.find({"arguments.site": {"$exists": True}}).sort("started_at", 1)
+        site = next((r["arguments"]["site"] for r in runs.limit(1)), None)
+    finally:
+        mongo.close()
+    parts = urlsplit(site or "")
+    return parts.port if parts.hostname == "127.0.0.1" else None
 
 
 def _add_demo_sync(settings: BaseSettings, config: StoreConfig, url: str, author: str) -> None:
