@@ -446,6 +446,8 @@ class SyncRunner:
                     echo.flush()
                 if code is not None:
                     return code
+                if self.stopping:  # the server is shutting down
+                    return _stop(process)
                 if datetime.now(UTC) > deadline:
                     logger.warning("Sync crawl ran over %.0f s: stopping it", limit)
                     return _stop(process)
@@ -483,12 +485,10 @@ class SyncRunner:
             old.unlink(missing_ok=True)
 
     def stop_all(self) -> None:
-        """Stop the crawls under way (the server is shutting down): gracefully first."""
+        """Stop the crawls under way, and any about to start (the server is shutting
+        down): each run's wait sends its crawl one SIGINT, Scrapy's graceful stop (a
+        second one would force an unclean stop)."""
         self.stopping = True
-        with self._lock:
-            processes = list(self._processes.values())
-        for process in processes:
-            _stop(process)
 
 
 def _stop(process: subprocess.Popen) -> int:

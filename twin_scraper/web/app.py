@@ -61,7 +61,7 @@ from twin_scraper.web.search import Searcher
 
 HERE = Path(__file__).parent
 LOOPBACK_HOSTS = ["127.0.0.1", "localhost", "::1", "[::1]"]
-#: Colours of crawl outcomes in charts (and the legend of tables).
+#: Colours of crawl outcomes in charts.
 OUTCOME_COLOURS = {
     "new": "#2e7d32",
     "updated": "#1565c0",
@@ -232,7 +232,6 @@ def _filters(timezone: tzinfo) -> dict[str, Callable[..., Any]]:
 def _templates(timezone: tzinfo) -> Jinja2Templates:
     templates = Jinja2Templates(directory=HERE / "templates")
     templates.env.filters.update(_filters(timezone))
-    templates.env.globals["outcome_colours"] = OUTCOME_COLOURS
     templates.env.globals["zone"] = str(timezone)
     return templates
 
