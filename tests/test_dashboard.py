@@ -475,3 +475,18 @@ def get_or_none(url: str) -> bytes | None:
     except OSError:
         return None
     return body if status == 200 else None
+
+
+def test_an_empty_data_directory_is_named_and_nothing_is_started(tmp_path: Path) -> None:
+    """`twin serve --demo` before `twin demo`, and `twin sync list` before anything was
+    stored, say so (and where) without starting the embedded MongoDB there."""
+    env = {**os.environ, "MONGODB_URI": "", "QDRANT_URL": ""}
+    empty = tmp_path / "empty"
+    demo = run(["twin_scraper.cli", "--data-dir", str(empty), "serve", "--demo"], env)
+    assert demo.returncode == 1 and "Traceback" not in demo.stderr
+    said = " ".join(demo.stderr.split())
+    assert f"no demo corpus in {empty / 'demo'} yet: run `twin demo` first" in said
+    listed = run(["twin_scraper.cli", "--data-dir", str(empty), "sync", "list"], env)
+    assert listed.returncode == 0, listed.stderr
+    assert f"nothing is stored in {empty} yet" in " ".join(listed.stdout.split())
+    assert not empty.exists()
