@@ -26,6 +26,7 @@ import pytest
 from PIL import Image, ImageStat
 
 from tests.test_cli import REPO, environment, run
+from twin_scraper.config import project_settings
 from twin_scraper.demo.server import SiteServer
 from twin_scraper.services.demo import DEMO_AUTHOR, DEMO_QUERY
 from twin_scraper.stores.embedded_mongo import stop_server
@@ -33,17 +34,8 @@ from twin_scraper.stores.embedder import MODEL_NAME
 from twin_scraper.stores.mongo import MongoStore
 from twin_scraper.syncs import SyncStore
 
-CHROMIUM = os.environ.get("TWIN_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+#: Debian's Chromium, launched as crawls launch it (TWIN_CHROMIUM, --no-sandbox, ...).
+CHROMIUM = project_settings().getdict("PLAYWRIGHT_LAUNCH_OPTIONS")
 SOURDOUGH = "Baking Sourdough Bread at Home, From Starter to Loaf"
 #: Generous: a sync's first run comes after its period, and a crawl shares 2 cores.
 SYNC_WAIT_MS = 240_000
@@ -124,9 +116,7 @@ class Browser:
         from playwright.sync_api import sync_playwright
 
         self._playwright = sync_playwright().start()
-        self._browser = self._playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS
-        )
+        self._browser = self._playwright.chromium.launch(**CHROMIUM)
         self.page = self._browser.new_page(viewport={"width": 1280, "height": 900})
         self.errors: list[str] = []
         self.page.on("pageerror", lambda error: self.errors.append(str(error)))
