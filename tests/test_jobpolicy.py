@@ -22,6 +22,7 @@ from twin_scraper.jobpolicy import is_scrapyd_job, screen_job_settings
         "AUTOTHROTTLE_ENABLED=False",
         "CLOSESPIDER_ITEMCOUNT=100",
         "ARTICLE_TRUST_LISTING_DATES=false",
+        "TWIN_SYNC_ID=ada-blog_2",
     ],
 )
 def test_harmless_settings_are_kept(pair: str, tmp_path: Path) -> None:
@@ -50,6 +51,10 @@ def test_harmless_settings_are_kept(pair: str, tmp_path: Path) -> None:
         ("DOWNLOAD_DELAY=-1", "must be a number from 0 to 60"),
         ("DOWNLOAD_DELAY=nan", "must be a number from 0 to 60"),
         ("AUTOTHROTTLE_ENABLED=maybe", "must be true or false"),
+        ("TWIN_SYNC_ID=Ada Blog", "must be a sync name"),
+        ("TWIN_SYNC_ID=", "must be a sync name"),
+        ("TWIN_SYNC_ID=../x", "must be a sync name"),
+        (f"TWIN_SYNC_ID={'a' * 65}", "must be a sync name"),
     ],
 )
 def test_other_settings_are_refused_with_the_reason(

@@ -777,3 +777,47 @@ def test_a_job_may_change_only_harmless_settings(
     assert shell.returncode == 0, shell.stderr[-3000:]
     assert "Refused" not in shell.stderr
     assert len(feed.read_text().splitlines()) == 1  # the feed, written where it was asked
+
+
+def test_a_sync_runs_as_a_scrapyd_job(
+    scrapyd: Scrapyd, site: SiteServer, fresh_stores: StoreConfig
+) -> None:
+    """A sync whose runner is Scrapyd schedules a `seeds` job with its links; the job may
+    carry the sync's name (TWIN_SYNC_ID is a setting a job may change), so its crawl report
+    (in the server's stores) names the sync, as a local run's does."""
+    from zoneinfo import ZoneInfo
+
+    from twin_scraper.syncs import SyncRunner, SyncStore, new_sync
+
+    config = fresh_stores
+    settings = project_settings(
+        {
+            "SCRAPYD_URL": scrapyd.url,
+            "SCRAPYD_USERNAME": USER,
+            "SCRAPYD_PASSWORD": scrapyd.password,
+        }
+    )
+    mongo = config.open_mongo()
+    try:
+        store = SyncStore(mongo)
+        url = site.url("/articles/plain-essay/")
+        store.add(new_sync("essay", url, "daily", ZoneInfo("UTC"), "Priya Raman", "scrapyd"))
+        last = SyncRunner(store, config, settings).run("essay")
+        assert "error" not in last, last
+        scrapyd.wait(last["job"])
+        log = scrapyd.log(last["job"])
+        assert_clean(log)
+        assert "Refused setting" not in log
+        run = store.last_crawl_run("essay")
+        assert run is not None and run["scrapyd_job"] == last["job"]
+        assert run["finish_reason"] == "finished" and run["totals"]["new"] == 1
+        # The sync's links went as a seed file's content, kept for the job on the server.
+        assert run["arguments"]["file"] == f"seeds/{PROJECT}/{last['job']}.yaml"
+        assert store.require("essay").last_run["job"] == last["job"]
+
+        wrong = project_settings(settings.copy_to_dict() | {"SCRAPYD_PASSWORD": "guess"})
+        failed = SyncRunner(store, config, wrong).run("essay")
+        assert "refused the credentials" in failed["error"]
+        assert store.require("essay").last_run["error"] == failed["error"]
+    finally:
+        mongo.close()

@@ -47,9 +47,14 @@ mongo_app = typer.Typer(
 journal_app = typer.Typer(
     help="Documents kept on disk while MongoDB was unreachable.", no_args_is_help=True
 )
+sync_app = typer.Typer(
+    help="Crawls that run by themselves on a period (while `twin serve` runs).",
+    no_args_is_help=True,
+)
 app.add_typer(model_app, name="model", context_settings=CONTEXT)
 app.add_typer(mongo_app, name="mongo", context_settings=CONTEXT)
 app.add_typer(journal_app, name="journal", context_settings=CONTEXT)
+app.add_typer(sync_app, name="sync", context_settings=CONTEXT)
 
 console = make_console()
 err = make_console(stderr=True)
@@ -227,19 +232,24 @@ def map_(
 
 @app.command()
 def demo(
-    query: Annotated[str, typer.Option(help="What to search for after the crawl.")] = (
-        "how do I keep my starter alive for naturally leavened loaves"
-    ),
+    query: Annotated[
+        str | None,
+        typer.Option(
+            help="What to search for after the crawl (default: a question the sample blog's "
+            "sourdough post answers, in other words)."
+        ),
+    ] = None,
     data_dir: Annotated[
         Path | None, typer.Option(help="Where the demo keeps its stores (default: DATA/demo).")
     ] = None,
 ) -> None:
     """Serve the bundled sample blog on 127.0.0.1, crawl it through the whole pipeline,
     then run a semantic search over what was stored."""
-    from twin_scraper.services.demo import run_demo
+    from twin_scraper.services.demo import DEMO_QUERY, run_demo
 
     ws = workspace()
     demo_dir = data_dir or ws.data_dir / "demo"
+    query = query or DEMO_QUERY
 
     def serving(url: str, author: str) -> None:
         console.print(f"Serving the sample blog at {url} and crawling it for {author}…")
@@ -669,6 +679,144 @@ def schedule(
             f"{path}: {len(batch.links)} link(s) for {batch.author}: job {job} "
             f"(log: {api.where}/logs/{project}/seeds/{job}.log)"
         )
+
+
+# --- the dashboard and syncs ----------------------------------------------------------
+
+
+@app.command()
+def serve(
+    host: Annotated[
+        str | None, typer.Option(help="Address to bind (default 127.0.0.1; others need a token).")
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default 8700).")] = None,
+    demo: Annotated[
+        bool,
+        typer.Option(
+            help="Show `twin demo`'s corpus (DATA/demo), serve its sample blog again and sync "
+            "it every 5 minutes."
+        ),
+    ] = False,
+) -> None:
+    """The corpus dashboard in the browser: corpus, crawl health, search, syncs (which it
+    runs). Binding anything but 127.0.0.1 needs TWIN_SERVE_TOKEN."""
+    from twin_scraper.web.server import DemoSite
+    from twin_scraper.web.server import serve as run_server
+
+    call(run_server, workspace(), host, port, DemoSite() if demo else None)
+
+
+@sync_app.command("add")
+def sync_add(
+    name: Annotated[str, typer.Argument(help="A short name: lowercase letters, digits, - or _.")],
+    source: Annotated[
+        str, typer.Argument(help="A seed file, or one URL (a blog, a Medium user, ...).")
+    ],
+    every: Annotated[
+        str, typer.Option("--every", help='When: "every day at 06:00", "every 6 hours", cron.')
+    ],
+    author: Annotated[str | None, typer.Option(help="The author of a single URL.")] = None,
+    runner: Annotated[
+        str | None, typer.Option(help="local or scrapyd (default: TWIN_SYNC_RUNNER, local).")
+    ] = None,
+) -> None:
+    """Register a sync; `twin serve` runs it on its period (and picks it up within seconds)."""
+    from twin_scraper.services import syncs
+
+    sync = call(syncs.add, workspace(), name, source, every, author, runner)
+    console.print(
+        Text(f"Sync {sync.name} added: {sync.source}, {sync.period}, runs {sync.runner}.")
+    )
+
+
+@sync_app.command("list")
+def sync_list() -> None:
+    """The syncs, their next run and their last crawl."""
+    from rich.table import Table
+
+    from twin_scraper.services import syncs
+
+    ws = workspace()
+    rows = call(syncs.listing, ws)
+    if not rows:
+        console.print("No sync yet: add one with `twin sync add NAME SOURCE --every PERIOD`.")
+        return
+    zone = syncs.timezone(ws)
+    table = Table(title="Syncs")
+    for column in ("name", "source", "period", "runner", "state", "next run", "last run"):
+        table.add_column(column)
+    for row in rows:
+        sync, crawl = row.sync, row.last_crawl
+        last = "never"
+        if crawl:
+            totals = crawl.get("totals") or {}
+            last = (
+                f"{_local(crawl['started_at'], zone)} {crawl.get('finish_reason')}: "
+                f"{totals.get('new', 0)} new, {totals.get('updated', 0)} updated, "
+                f"{totals.get('failed', 0)} failed"
+            )
+        if sync.last_run and sync.last_run.get("error"):
+            last += f"\n{_local(sync.last_run['started_at'], zone)} error: {sync.last_run['error']}"
+        elif sync.last_run and sync.last_run.get("job") and not crawl:
+            last = f"Scrapyd job {sync.last_run['job']}"
+        next_run = "—" if sync.paused else _local(sync.next_run_at, zone)
+        cells = (sync.name, sync.source, sync.period, sync.runner, row.state, next_run, last)
+        table.add_row(*(Text(cell) for cell in cells))
+    console.print(table)
+    console.print(
+        "Syncs run by themselves while `twin serve` runs; next runs are the scheduler's "
+        "(— until it has seen the sync)."
+    )
+
+
+def _local(value: Any, zone: Any) -> str:
+    return f"{value.astimezone(zone):%Y-%m-%d %H:%M:%S %Z}" if value else "—"
+
+
+@sync_app.command("run")
+def sync_run(name: Annotated[str, typer.Argument(help="The sync to run now.")]) -> None:
+    """Run a sync now, in the foreground (its crawl's log is echoed), whatever its period."""
+    from twin_scraper.services import syncs
+
+    last = call(syncs.run, workspace(), name, sys.stderr)
+    if last.get("error"):
+        raise fail(f"sync {name}: {last['error']}")
+    if last.get("job"):
+        console.print(
+            Text(f"Sync {name}: Scrapyd job {last['job']} scheduled on {last['scrapyd']}.")
+        )
+        return
+    outcome = last.get("finish_reason") or f"exit {last['exit_code']}"
+    console.print(Text(f"Sync {name}: {outcome} (log: {last['log']})."))
+    if last.get("finish_reason") != "finished":
+        raise typer.Exit(code=1)
+
+
+@sync_app.command("pause")
+def sync_pause(name: Annotated[str, typer.Argument(help="The sync to pause.")]) -> None:
+    """Stop running a sync on its period (until `twin sync resume`)."""
+    from twin_scraper.services import syncs
+
+    call(syncs.set_paused, workspace(), name, True)
+    console.print(Text(f"Sync {name} paused."))
+
+
+@sync_app.command("resume")
+def sync_resume(name: Annotated[str, typer.Argument(help="The sync to resume.")]) -> None:
+    """Run a paused sync on its period again."""
+    from twin_scraper.services import syncs
+
+    call(syncs.set_paused, workspace(), name, False)
+    console.print(Text(f"Sync {name} resumed."))
+
+
+@sync_app.command("remove")
+def sync_remove(name: Annotated[str, typer.Argument(help="The sync to remove.")]) -> None:
+    """Remove a sync (its past crawl reports stay)."""
+    from twin_scraper.services import syncs
+
+    call(syncs.remove, workspace(), name)
+    console.print(Text(f"Sync {name} removed."))
 
 
 if __name__ == "__main__":

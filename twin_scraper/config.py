@@ -20,6 +20,7 @@ from twin_scraper.stores.private import private_dir
 
 if TYPE_CHECKING:
     from twin_scraper.indexer import Indexer
+    from twin_scraper.stores.embedder import Embedder
 
 #: How often a Qdrant local storage held by another process is tried again.
 BUSY_RETRY_SECONDS = 0.5
@@ -106,19 +107,26 @@ class StoreConfig:
                 "to rebuild it"
             ) from None
 
-    def open_indexer(self, wait: float = 0.0) -> Indexer:
-        """The model (assembled on first use if allowed) and Qdrant, ready to embed.
-        Local Qdrant held by another process is tried again for up to `wait` seconds.
-        Raises ModelMissing or StoreUnavailable (StoreBusy when still held) with the cause."""
+    def load_embedder(self) -> Embedder:
+        """The embedding model (assembled on first use if allowed); raises ModelMissing."""
+        from twin_scraper.stores.embedder import ensure_model, load_embedder
+
+        return load_embedder(
+            ensure_model(self.model_dir, self.model_auto_fetch), self.embed_threads
+        )
+
+    def open_indexer(self, wait: float = 0.0, embedder: Embedder | None = None) -> Indexer:
+        """The model (assembled on first use if allowed; or `embedder`, loaded already) and
+        Qdrant, ready to embed. Local Qdrant held by another process is tried again for up
+        to `wait` seconds. Raises ModelMissing or StoreUnavailable (StoreBusy when still
+        held) with the cause."""
         # Imported here: qdrant-client and fastembed take most of a second to import, and
         # most `twin` commands never embed.
         from twin_scraper.indexer import Indexer
-        from twin_scraper.stores.embedder import ensure_model, load_embedder
         from twin_scraper.stores.qdrant import QdrantStore, StoreBusy
 
-        embedder = load_embedder(
-            ensure_model(self.model_dir, self.model_auto_fetch), self.embed_threads
-        )
+        if embedder is None:
+            embedder = self.load_embedder()
         if not self.qdrant_url:
             private_dir(self.data_dir)  # before Qdrant's local storage is made in it
         deadline = time.monotonic() + wait

@@ -18,6 +18,7 @@ version is asked for), so the runner as `__main__` and the `_job` argument are t
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -30,6 +31,8 @@ REFUSED_REASON = "refused_settings"
 JOBS_AREA = "jobs"
 SCRAPYD_RUNNER = "scrapyd.runner"
 _TRUE_FALSE = {"1", "0", "true", "false", "True", "False"}  # what Settings.getbool reads
+#: A sync's name (`twin sync add`), which a sync's job carries as TWIN_SYNC_ID.
+SYNC_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 
 def is_scrapyd_job(spider_arguments: Iterable[str]) -> bool:
@@ -64,6 +67,14 @@ def _log_level(value: str, _: Path) -> str | None:
     # which Scrapyd serves to every scheduler.
     levels = ("INFO", "WARNING", "ERROR", "CRITICAL")
     return None if value.upper() in levels else f"must be one of {', '.join(levels)}"
+
+
+def _sync_id(value: str, _: Path) -> str | None:
+    # It only names the sync in the job's crawl report and progress: any well-formed name
+    # is harmless, and the pattern keeps it a name.
+    if SYNC_NAME.match(value):
+        return None
+    return "must be a sync name: 1 to 64 lowercase letters, digits, '-' or '_'"
 
 
 def _inside(directory: Path, path: Path) -> bool:
@@ -123,6 +134,7 @@ JOB_SETTINGS: dict[str, Check] = {
     "MEDIUM_LIST_MAX_STORIES": _number(1, 10_000),
     "MEDIUM_LIST_MAX_SECONDS": _number(1, 3600),
     "LINKEDIN_MAX_POSTS": _number(1, 10_000),
+    "TWIN_SYNC_ID": _sync_id,  # set by a sync whose runner is Scrapyd (twin_scraper.syncs)
 }
 
 

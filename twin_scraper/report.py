@@ -318,6 +318,8 @@ class CrawlReportExtension:
         refused = self.crawler.settings.getlist("TWIN_REFUSED_JOB_SETTINGS")
         if refused:  # a Scrapyd job stopped for settings it may not change
             run["refused_settings"] = refused
+        if self.crawler.settings.get("TWIN_SYNC_ID"):  # started by a sync (`twin sync`)
+            run["sync_id"] = self.crawler.settings.get("TWIN_SYNC_ID")
         stats.set_value("twin/report/run_id", self.run_id)
         for name, count in run["totals"].items():  # what `twin crawl` sums up and exits on
             stats.set_value(f"twin/report/{name}", count)

@@ -94,7 +94,11 @@ TWIN_MAP_ONLY = False  # `twin map`: see SPIDER_MIDDLEWARES
 EXTENSIONS = {
     "twin_scraper.report.CrawlReportExtension": 500,
     "twin_scraper.jobdir.FinishedJobDirCleanup": 600,
+    "twin_scraper.progress.CrawlProgressExtension": 700,
 }
+# A running crawl records its progress (pages fetched / discovered) in MongoDB this often
+# (seconds) for `twin serve`; 0 turns it off.
+PROGRESS_INTERVAL = 2.0
 
 # --- Data directory ---------------------------------------------------------------------
 # One well-known place whatever the current folder (`twin info` shows it): the platform's
@@ -231,6 +235,24 @@ SCRAPYD_PROJECT = "twin_scraper"
 QDRANT_BUSY_WAIT = _env_float("TWIN_QDRANT_WAIT", 120.0)
 # Set by `scrapy crawl` in a Scrapyd job: why each refused `setting=` was refused.
 TWIN_REFUSED_JOB_SETTINGS: list[str] = []
+
+# --- Dashboard and syncs (`twin serve`, `twin sync`) -------------------------------------
+SERVE_HOST = "127.0.0.1"
+SERVE_PORT = 8700
+# Required to bind anything but the loopback address (and checked whenever set): give it as
+# the password of HTTP basic auth (any user name) or as `Authorization: Bearer TOKEN`.
+SERVE_TOKEN = os.environ.get("TWIN_SERVE_TOKEN", "")
+# Where syncs run: `local` (a crawl process on this machine) or `scrapyd` (a job on
+# SCRAPYD_URL); `twin sync add --runner` chooses per sync.
+SYNC_RUNNER = os.environ.get("TWIN_SYNC_RUNNER", "local")
+# Periods such as "every day at 06:00" are read in this time zone (empty: the machine's).
+SYNC_TIMEZONE = os.environ.get("TWIN_SYNC_TIMEZONE", "")
+# A local sync crawl running longer than this (seconds) is stopped (gracefully, then killed).
+SYNC_MAX_SECONDS = _env_float("TWIN_SYNC_MAX_SECONDS", 6 * 3600.0)
+SYNC_LOGS_KEPT = 10  # log files kept per sync
+# Set by a sync on the crawls it starts (`-s TWIN_SYNC_ID=NAME`): their crawl report and
+# progress name it.
+TWIN_SYNC_ID = ""
 
 # --- LinkedIn ---------------------------------------------------------------------------
 # Where linkedin.com links are served from (tests point it at 127.0.0.1).

@@ -13,6 +13,8 @@ from twin_scraper.services.workspace import ServiceError, Workspace
 
 DEMO_AUTHOR = "Ada Quill"
 DEMO_PORT = 8765
+#: The search after the crawl: the sourdough post answers it, in other words.
+DEMO_QUERY = "how do I keep my starter alive for naturally leavened loaves"
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""`twin serve`: the corpus dashboard in the browser (see docs/dashboard.md)."""
